@@ -2,8 +2,11 @@
 
 use crate::read::{Source, read_log};
 use clap::Args;
+use pronto_badge::forecast::{BadgeState, Forecast, ForecastSettings, forecast};
 use pronto_badge::report::Report;
-use pronto_badge::{Millis, Rate, Rules, evaluate, parse_instant};
+use pronto_badge::{
+    Basis, ConversationId, Figures, Millis, Rate, Rules, Utc, evaluate, parse_instant,
+};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -115,6 +118,113 @@ fn compute(args: &BadgeArgs) -> Result<String, String> {
         }
     };
     let assessment = evaluate(&log, evaluated_at, &rules);
-    let report = Report::new(&assessment.figures, &rules, serde_json::json!({}));
-    Ok(report.to_json())
+    let names = |id: ConversationId| log.conversation_name(id).to_owned();
+    let forecast = forecast(
+        &assessment.figures,
+        &assessment.included,
+        &rules,
+        &ForecastSettings::default(),
+        &names,
+    );
+    let report = Report::new(&assessment.figures, &rules, forecast);
+    Ok(if args.json {
+        report.to_json()
+    } else {
+        human_report(&report, &assessment.figures, &rules)
+    })
+}
+
+/// The short report for people: the state, the two figures against their thresholds, what
+/// they were computed over, and the forecast in a sentence.
+fn human_report(report: &Report<Forecast>, figures: &Figures, rules: &Rules) -> String {
+    let window = &figures.window;
+    let state = match report.forecast.state {
+        BadgeState::Held => "HELD",
+        BadgeState::AtRisk => "HELD, AT RISK",
+        BadgeState::Lost => "NOT HELD",
+    };
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
+        "Very responsive to messages: {state}   (evaluated at {})",
+        report.evaluated_at
+    ));
+    line(format!(
+        "  Response rate  {}  (needs at least {})",
+        match window.response_rate() {
+            Some(rate) => format!(
+                "{}  ({} of {} answered)",
+                percent(rate),
+                window.answered,
+                window.starts
+            ),
+            None => "none yet".to_owned(),
+        },
+        percent(rules.min_rate.as_f64()),
+    ));
+    line(format!(
+        "  Response time  {}  (needs at most {})",
+        match window.response_time_seconds() {
+            Some(seconds) => format!(
+                "{}  (mean of the fastest {})",
+                duration(seconds),
+                window.kept
+            ),
+            None => "none yet".to_owned(),
+        },
+        duration(rules.max_response_time as f64 / 1000.0),
+    ));
+    let basis = match window.basis {
+        Basis::Days => format!("the last {} days", rules.window_days),
+        Basis::LastStarts => format!("the last {} new conversations", rules.fallback_starts),
+    };
+    let span = match (window.from, window.to) {
+        (Some(from), Some(to)) => format!(", {} to {}", Utc(from), Utc(to)),
+        _ => String::new(),
+    };
+    line(format!(
+        "  Window         {basis}: {} new conversations{span}",
+        window.starts
+    ));
+    line(format!(
+        "  Waiting        {} within the reply window, not counted yet",
+        figures.pending
+    ));
+    let excluded = figures.excluded;
+    line(format!(
+        "  Left out       {} spam, {} done unanswered, {} during Away",
+        excluded.spam, excluded.done, excluded.away
+    ));
+    line(String::new());
+    line(report.forecast.summary.clone());
+    for deadline in &report.forecast.deadlines {
+        let when = if deadline.overdue {
+            "overdue since"
+        } else {
+            "answer by"
+        };
+        line(format!(
+            "  {}  {when} {}",
+            deadline.conversation, deadline.answer_by
+        ));
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// A rate as a percentage, rounded down so that it never shows a threshold it does not meet.
+fn percent(rate: f64) -> String {
+    format!("{:.1} %", (rate * 1000.0).floor() / 10.0)
+}
+
+fn duration(seconds: f64) -> String {
+    let whole = seconds.floor() as u64;
+    match whole {
+        0..60 => format!("{seconds:.1} s"),
+        60..3600 => format!("{} min {} s", whole / 60, whole % 60),
+        _ => format!("{} h {} min", whole / 3600, whole % 3600 / 60),
+    }
 }
