@@ -418,3 +418,119 @@ fn lost_summary(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::evaluate;
+    use crate::event::{Author, ConversationEvent, Fact, Log};
+    use crate::time::{DAY, HOUR, MINUTE};
+
+    /// One conversation per (start, response) pair, an hour apart, answered as given.
+    fn log_of(replies: &[Option<Millis>]) -> Log {
+        let mut log = Log::default();
+        for (i, reply) in replies.iter().enumerate() {
+            let conversation = ConversationId(i as u32);
+            log.conversation_names.push(format!("c{i}"));
+            let start = i as Millis * HOUR;
+            let mut push = |at, author, seq| {
+                log.conversation_events.push(ConversationEvent {
+                    at,
+                    seq,
+                    conversation,
+                    fact: Fact::Message(author),
+                })
+            };
+            push(start, Author::Customer, 2 * i as u64);
+            if let Some(reply) = reply {
+                push(start + reply, Author::Agent, 2 * i as u64 + 1);
+            }
+        }
+        log
+    }
+
+    fn forecast_at(log: &Log, at: Millis) -> Forecast {
+        let rules = Rules::default();
+        let assessment = evaluate(log, at, &rules);
+        let name = |id: ConversationId| log.conversation_name(id).to_owned();
+        forecast(
+            &assessment.figures,
+            &assessment.included,
+            &rules,
+            &ForecastSettings::default(),
+            &name,
+        )
+    }
+
+    #[test]
+    fn a_held_badge_counts_what_it_can_absorb() {
+        let log = log_of(&[Some(MINUTE); 20]);
+        let f = forecast_at(&log, 20 * HOUR);
+        // 20/(20+m) ≥ 0.9 up to m = 2; two day-late answers are forgiven (10 % of 22), a third is not.
+        assert_eq!(
+            f.absorbable,
+            Some(Absorbable {
+                unanswered: 2,
+                slow_answers: 2
+            })
+        );
+        assert_eq!(f.state, BadgeState::AtRisk);
+
+        let log = log_of(&[Some(MINUTE); 100]);
+        let f = forecast_at(&log, 100 * HOUR);
+        assert_eq!(f.absorbable.map(|a| a.unanswered), Some(11)); // 100/111 ≥ 0.9 > 100/112
+        assert_eq!(f.state, BadgeState::Held);
+    }
+
+    #[test]
+    fn a_lost_badge_says_how_many_fast_answers_earn_it() {
+        let mut replies = vec![Some(MINUTE); 8];
+        replies.extend([None, None]);
+        let log = log_of(&replies);
+        let f = forecast_at(&log, 3 * DAY);
+        assert_eq!(f.state, BadgeState::Lost);
+        // (8 + m) / (10 + m) ≥ 0.9 from m = 10.
+        assert_eq!(
+            f.to_earn,
+            Some(ToEarn {
+                fast_answers: Some(10)
+            })
+        );
+        assert!(
+            f.summary
+                .contains("answer the next 10 new conversations within 5 minutes"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn slow_answers_need_many_fast_ones_to_earn_it() {
+        let log = log_of(&[Some(HOUR); 10]);
+        let f = forecast_at(&log, 2 * DAY);
+        let needed = f.to_earn.and_then(|t| t.fast_answers).expect("reachable");
+        // Check the answer by playing it: `needed` answers of 5 minutes earn it, one fewer does not.
+        let rules = Rules::default();
+        let holds = |m: u64| {
+            let mut times = vec![HOUR; 10];
+            times.extend(std::iter::repeat_n(5 * MINUTE, m as usize));
+            Window::summarize(Basis::Days, None, 10 + m, times, &rules).earns_badge(&rules)
+        };
+        assert!(holds(needed) && !holds(needed - 1), "needed {needed}");
+    }
+
+    #[test]
+    fn pending_starts_are_listed_with_their_deadlines() {
+        let mut replies = vec![Some(MINUTE); 12];
+        replies.push(None);
+        let log = log_of(&replies);
+        let start = 12 * HOUR;
+        let f = forecast_at(&log, start + 5 * MINUTE);
+        assert_eq!(f.deadlines.len(), 1);
+        assert_eq!(f.deadlines[0].conversation, "c12");
+        assert_eq!(f.deadlines[0].answer_by, Utc(start + 15 * MINUTE));
+        assert!(!f.deadlines[0].overdue);
+        let f = forecast_at(&log, start + 20 * MINUTE);
+        assert!(f.deadlines[0].overdue);
+    }
+}
