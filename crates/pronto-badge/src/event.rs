@@ -2,9 +2,11 @@
 //! table of conversation names, and every event carries its place in the contract's order.
 
 use crate::time::Millis;
+use serde::{Deserialize, Serialize};
 
 /// Who wrote a message. Automation is invisible to every rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Author {
     Customer,
     /// A reply written by a person, in Pronto or in any other app.
@@ -14,7 +16,8 @@ pub enum Author {
 }
 
 /// A conversation's folder, as the team set it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Open,
     Done,
@@ -61,7 +64,8 @@ impl ConversationEvent {
 }
 
 /// The whole inbox's availability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
 pub enum Availability {
     /// Away until `until`, or, without it, for the away-reset period (12 hours by default).
     Away {
@@ -138,6 +142,44 @@ impl Log {
         match event {
             Event::Conversation(e) => self.conversation_events.push(e),
             Event::Availability(e) => self.availability_events.push(e),
+        }
+    }
+}
+
+impl Author {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Author::Customer => "customer",
+            Author::Agent => "agent",
+            Author::Automation => "automation",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "customer" => Some(Author::Customer),
+            "agent" => Some(Author::Agent),
+            "automation" => Some(Author::Automation),
+            _ => None,
+        }
+    }
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Done => "done",
+            Status::Spam => "spam",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "open" => Some(Status::Open),
+            "done" => Some(Status::Done),
+            "spam" => Some(Status::Spam),
+            _ => None,
         }
     }
 }

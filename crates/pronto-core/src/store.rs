@@ -1,0 +1,248 @@
+//! The storage port. Two adapters implement it (SQLite, PostgreSQL) and one conformance story
+//! holds both to the same behaviour.
+//!
+//! Every method that reads or writes a tenant's rows takes the [`WorkspaceId`] first, and
+//! every query an adapter runs is scoped by it: an id from another workspace is "not found".
+//! Methods that change something return the [`Change`]s they appended to the workspace's
+//! change feed in the same transaction, for the event bus and Server-Sent Events.
+
+use crate::ids::*;
+use crate::model::*;
+use pronto_badge::{Availability, Millis, Status};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// No such row in this workspace.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was broken (an email taken, a page connected twice).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request makes no sense for the stored state.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database could not take or give the data (down, disk full): retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One entry of a workspace's change feed: what the browsers and the workers hear about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Increasing within the installation; the SSE event id.
+    pub id: i64,
+    pub workspace: WorkspaceId,
+    pub at: Millis,
+    pub kind: ChangeKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ChangeKind {
+    MessageCreated { inbox: InboxId, conversation: ConversationId, message: MessageId },
+    MessageUpdated { inbox: InboxId, conversation: ConversationId, message: MessageId },
+    ConversationUpdated { inbox: InboxId, conversation: ConversationId },
+    AvailabilityChanged { inbox: InboxId },
+    InboxChanged { inbox: InboxId },
+}
+
+/// One event of an inbox's badge log, as stored: append-only, with a per-inbox sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxEvent {
+    pub inbox: InboxId,
+    /// The per-inbox sequence number: the contract's line order among equal instants.
+    pub seq: i64,
+    pub at: Millis,
+    pub fact: InboxFact,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InboxFact {
+    Message { conversation: ConversationId, author: pronto_badge::Author },
+    Status { conversation: ConversationId, status: Status, by: Option<UserId> },
+    Availability { availability: Availability, by: Option<UserId> },
+}
+
+/// What an ingest did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ingested {
+    /// The channel's message id was already stored: nothing changed.
+    Duplicate { message: MessageId },
+    Stored { message: Message, conversation: Conversation, events: Vec<InboxEvent>, changes: Vec<Change> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationOrder {
+    /// Waiting for a first answer first, by time left; then follow-ups by when the reply
+    /// window closes; then the rest by latest activity.
+    Urgency,
+    /// The latest activity first.
+    Activity,
+}
+
+/// A filtered, ordered, cursor-paged list of conversations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationQuery {
+    pub inbox: Option<InboxId>,
+    pub status: Option<Status>,
+    /// `Some(None)`: unassigned only; `Some(Some(u))`: assigned to `u`.
+    pub assignee: Option<Option<UserId>>,
+    /// Only conversations where a customer waits for an answer.
+    pub waiting: bool,
+    pub order: ConversationOrder,
+    /// Opaque, from the previous page's `next`.
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversationPage {
+    pub items: Vec<ConversationSummary>,
+    pub next: Option<String>,
+}
+
+/// A conversation with what a list shows of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConversationSummary {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub contact_name: String,
+    pub channel: ChannelKind,
+}
+
+/// An agent's reply waiting to be sent, or being sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: OutboxId,
+    pub workspace: WorkspaceId,
+    pub inbox: InboxId,
+    pub channel: ChannelKind,
+    pub conversation: ConversationId,
+    pub message: MessageId,
+    pub contact_external_id: String,
+    pub text: String,
+    pub attempts: u32,
+    pub created_at: Millis,
+}
+
+/// How a send ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The channel accepted it at `at`: the reply counts from then.
+    Accepted { channel_message_id: String, at: Millis },
+    /// Try again at `retry_at`.
+    Retry { reason: String, retry_at: Millis },
+    /// Refused for good; it never counts.
+    Failed { reason: String },
+}
+
+/// A browser session, by the hash of its cookie's token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: Vec<u8>,
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    pub csrf_token: String,
+    pub expires_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewInbox {
+    pub name: String,
+    pub channel: ChannelKind,
+    pub channel_key: Option<String>,
+    pub settings: serde_json::Value,
+    pub sealed_secrets: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InboxUpdate {
+    pub name: Option<String>,
+    pub settings: Option<serde_json::Value>,
+    pub sealed_secrets: Option<Vec<u8>>,
+}
+
+/// The store. Adapters: `pronto-store-sqlite`, `pronto-store-postgres`.
+pub trait Store: Send + Sync + 'static {
+    // Workspaces, users, members.
+    fn create_workspace(&self, name: &str, now: Millis) -> impl Future<Output = StoreResult<Workspace>> + Send;
+    fn workspace_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Workspace>>> + Send;
+    fn create_user(&self, email: &str, name: &str, password_hash: &str, now: Millis) -> impl Future<Output = StoreResult<User>> + Send;
+    fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn set_password(&self, user: UserId, password_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds the user to the workspace, or changes their role there.
+    fn set_member(&self, workspace: WorkspaceId, user: UserId, role: Role) -> impl Future<Output = StoreResult<()>> + Send;
+    fn member(&self, workspace: WorkspaceId, user: UserId) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
+    fn members(&self, workspace: WorkspaceId) -> impl Future<Output = StoreResult<Vec<Member>>> + Send;
+    /// The workspaces a user belongs to, with their role in each.
+    fn memberships(&self, user: UserId) -> impl Future<Output = StoreResult<Vec<(Workspace, Role)>>> + Send;
+    fn set_presence(&self, workspace: WorkspaceId, user: UserId, presence: Presence) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_user_active(&self, user: UserId, active: bool) -> impl Future<Output = StoreResult<()>> + Send;
+    fn user_count(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // Sessions and API tokens (only hashes are stored).
+    fn create_session(&self, session: &Session) -> impl Future<Output = StoreResult<()>> + Send;
+    fn session(&self, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    fn delete_session(&self, token_hash: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
+    fn create_api_token(&self, workspace: WorkspaceId, user: UserId, label: &str, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<ApiToken>> + Send;
+    /// The token's record, and marks it used at `now`.
+    fn use_api_token(&self, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
+
+    // Inboxes.
+    fn create_inbox(&self, workspace: WorkspaceId, inbox: &NewInbox, now: Millis) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    fn inboxes(&self, workspace: WorkspaceId) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
+    fn inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    fn update_inbox(&self, workspace: WorkspaceId, inbox: InboxId, update: &InboxUpdate) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    /// Deletes an inbox with its conversations, messages and events.
+    fn delete_inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The installation-wide lookup of a channel's key (a page id) to its inbox.
+    fn inbox_by_channel_key(&self, channel: ChannelKind, key: &str) -> impl Future<Output = StoreResult<Option<Inbox>>> + Send;
+    /// All inboxes of the installation, for workers that serve every workspace.
+    fn all_inboxes(&self) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
+
+    // Messages and conversations.
+    /// Stores a message from a channel: finds or creates the contact and the conversation,
+    /// appends the badge event, reopens a Done conversation (an `open` status event), keeps
+    /// the urgency up to date; idempotent on (inbox, channel message id). One transaction.
+    fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> impl Future<Output = StoreResult<Ingested>> + Send;
+    fn conversations(&self, workspace: WorkspaceId, query: &ConversationQuery) -> impl Future<Output = StoreResult<ConversationPage>> + Send;
+    fn conversation(&self, workspace: WorkspaceId, conversation: ConversationId) -> impl Future<Output = StoreResult<ConversationSummary>> + Send;
+    /// The conversation's messages in time order.
+    fn messages(&self, workspace: WorkspaceId, conversation: ConversationId) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
+    fn contact(&self, workspace: WorkspaceId, contact: ContactId) -> impl Future<Output = StoreResult<Contact>> + Send;
+    /// Records a status change with the agent who made it (a badge event when it changes).
+    fn set_status(&self, workspace: WorkspaceId, conversation: ConversationId, status: Status, by: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(Conversation, Vec<InboxEvent>, Vec<Change>)>> + Send;
+    fn assign(&self, workspace: WorkspaceId, conversation: ConversationId, assignee: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(Conversation, Vec<Change>)>> + Send;
+    /// Stores an agent's reply with its outbox entry, in one transaction. It is not a badge
+    /// event yet: it becomes one when the channel accepts it ([`Store::finish_send`]).
+    fn reply(&self, workspace: WorkspaceId, conversation: ConversationId, agent: UserId, text: &str, now: Millis) -> impl Future<Output = StoreResult<(Message, OutboxEntry, Vec<Change>)>> + Send;
+
+    // The outbox.
+    /// Claims up to `limit` due entries of a channel kind, marking them `sending` (one node
+    /// only gets each entry).
+    fn claim_outbox(&self, channel: ChannelKind, limit: u32, now: Millis) -> impl Future<Output = StoreResult<Vec<OutboxEntry>>> + Send;
+    /// Records how a send ended; an accepted reply becomes an agent message event at the
+    /// channel's acceptance time.
+    fn finish_send(&self, entry: &OutboxEntry, outcome: &SendOutcome, now: Millis) -> impl Future<Output = StoreResult<(Message, Vec<InboxEvent>, Vec<Change>)>> + Send;
+    fn outbox_depth(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // Availability.
+    fn set_availability(&self, workspace: WorkspaceId, inbox: InboxId, availability: Availability, by: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(InboxEvent, Vec<Change>)>> + Send;
+    /// The latest availability event of the inbox.
+    fn availability(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Option<InboxEvent>>> + Send;
+
+    // The badge log and the trackers' snapshots.
+    /// The inbox's events with `seq > after_seq`, in (instant, sequence) order, at most `limit`.
+    fn inbox_events(&self, workspace: WorkspaceId, inbox: InboxId, after_seq: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
+    fn save_snapshot(&self, workspace: WorkspaceId, inbox: InboxId, seq: i64, bytes: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The latest snapshot and the sequence number it covers.
+    fn snapshot(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Option<(i64, Vec<u8>)>>> + Send;
+
+    // The change feed.
+    fn changes_since(&self, workspace: WorkspaceId, after: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
+}
