@@ -1,6 +1,8 @@
 //! The contract's JSON Lines: one event per line, fully decoded, strictly checked.
 //!
 //! This is the exact reading, on `serde_json`; a faster reader must agree with it line by line.
+//! [`parse_line_fast`] is one: the scanner of [`crate::fastline`] in front of [`parse_line`],
+//! which it leaves every line it is not sure of.
 
 use crate::event::{
     Author, Availability, AvailabilityEvent, ConversationEvent, ConversationId, Event, Fact, Log,
@@ -62,6 +64,19 @@ pub fn parse_line(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
     fields.into_event().map(Some)
 }
 
+/// Reads one line as [`parse_line`] does, with the same result and the same error messages, but
+/// faster on the common shape of a line (see [`crate::fastline`]).
+pub fn parse_line_fast(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
+    let stripped = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Some(fields) = crate::fastline::scan(stripped)
+        && let Ok(event) = fields.into_event()
+    {
+        return Ok(Some(event));
+    }
+    // Blank lines, errors and every unusual line: the exact reader decides and explains.
+    parse_line(line)
+}
+
 fn describe_json_error(error: serde_json::Error) -> String {
     let message = error.to_string();
     if message.starts_with(NOT_AN_OBJECT) || message.starts_with("duplicate key") {
@@ -87,7 +102,7 @@ const NOT_AN_OBJECT: &str = "not a JSON object";
 
 /// A required field as found: absent, null, a string, or some other JSON value.
 #[derive(Debug, Default)]
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     #[default]
     Absent,
     Null,
@@ -96,17 +111,17 @@ enum Field<'a> {
 }
 
 #[derive(Debug, Default)]
-struct Fields<'a> {
-    kind: Field<'a>,
-    conversation: Field<'a>,
-    at: Field<'a>,
-    author: Field<'a>,
-    status: Field<'a>,
-    until: Field<'a>,
+pub(crate) struct Fields<'a> {
+    pub(crate) kind: Field<'a>,
+    pub(crate) conversation: Field<'a>,
+    pub(crate) at: Field<'a>,
+    pub(crate) author: Field<'a>,
+    pub(crate) status: Field<'a>,
+    pub(crate) until: Field<'a>,
 }
 
 impl<'a> Fields<'a> {
-    fn into_event(self) -> Result<LineEvent<'a>, String> {
+    pub(crate) fn into_event(self) -> Result<LineEvent<'a>, String> {
         let kind = required("type", self.kind)?;
         match kind.as_ref() {
             "message" => {

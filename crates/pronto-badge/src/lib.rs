@@ -5,10 +5,12 @@
 
 pub mod batch;
 pub mod event;
+pub mod fastline;
 pub mod figures;
 pub mod forecast;
 pub mod graph;
 pub mod jsonl;
+pub mod order_stat;
 pub mod report;
 pub mod rules;
 pub mod starts;

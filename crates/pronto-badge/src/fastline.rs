@@ -1,0 +1,559 @@
+//! A scanner for the common shape of a line, in front of the exact reader of [`crate::jsonl`].
+//!
+//! It recognises a flat JSON object whose keys have no escapes, whose known fields (`type`,
+//! `conversation`, `at`, `author`, `status`, `until`) are strings without escapes, and whose
+//! other fields are strings (escapes allowed), plain numbers, `true`, `false` or `null`. For such
+//! a line it finds exactly the fields serde_json would; for anything else (nested values,
+//! escapes where they would need decoding, a doubtful number, invalid UTF-8, a duplicate key,
+//! a syntax error...) it gives up, and the caller reads the line with the exact reader, so that
+//! results and error messages are the exact reader's. It is deliberately stricter than JSON:
+//! giving up is always correct, accepting is only allowed when certain.
+
+use crate::jsonl::{Field, Fields};
+use std::borrow::Cow;
+
+/// How many distinct unknown keys a line may have before the scanner gives up (it checks them
+/// for duplicates).
+const MAX_OTHER_KEYS: usize = 8;
+
+/// Byte classes inside a string.
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+const BACKSLASH: u8 = 2;
+const CONTROL: u8 = 3;
+const HIGH: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = if i < 0x20 {
+            CONTROL
+        } else if i == b'"' as usize {
+            QUOTE
+        } else if i == b'\\' as usize {
+            BACKSLASH
+        } else if i >= 0x80 {
+            HIGH
+        } else {
+            PLAIN
+        };
+        i += 1;
+    }
+    table
+};
+
+/// The fields of `line` (without LF, trailing CR already removed), or `None` to leave the line
+/// to the exact reader.
+pub(crate) fn scan(line: &[u8]) -> Option<Fields<'_>> {
+    let mut s = Scanner { b: line, i: 0 };
+    let mut fields = Fields::default();
+    let mut seen_known = 0u8;
+    let mut others: [&[u8]; MAX_OTHER_KEYS] = [&[]; MAX_OTHER_KEYS];
+    let mut other_count = 0;
+
+    s.skip_ws();
+    s.expect(b'{')?;
+    s.skip_ws();
+    if s.peek()? == b'}' {
+        // `{}` is an error anyway ("missing field"): the exact reader says so.
+        return None;
+    }
+    loop {
+        s.expect(b'"')?;
+        let key = s.plain_string()?;
+        s.skip_ws();
+        s.expect(b':')?;
+        s.skip_ws();
+        let slot = match key {
+            b"type" => Some((0, &mut fields.kind)),
+            b"conversation" => Some((1, &mut fields.conversation)),
+            b"at" => Some((2, &mut fields.at)),
+            b"author" => Some((3, &mut fields.author)),
+            b"status" => Some((4, &mut fields.status)),
+            b"until" => Some((5, &mut fields.until)),
+            _ => None,
+        };
+        match slot {
+            Some((bit, slot)) => {
+                if seen_known & (1 << bit) != 0 {
+                    return None;
+                }
+                seen_known |= 1 << bit;
+                s.expect(b'"')?;
+                let value = s.plain_string()?;
+                // `plain_string` checked that the bytes are UTF-8.
+                let text = std::str::from_utf8(value).ok()?;
+                *slot = Field::Text(Cow::Borrowed(text));
+            }
+            None => {
+                if others[..other_count].contains(&key) || other_count == MAX_OTHER_KEYS {
+                    return None;
+                }
+                others[other_count] = key;
+                other_count += 1;
+                s.skip_simple_value()?;
+            }
+        }
+        s.skip_ws();
+        match s.next()? {
+            b',' => s.skip_ws(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    s.skip_ws();
+    (s.i == s.b.len()).then_some(fields)
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    /// JSON's whitespace. (A line has no LF; a CR inside it is whitespace to serde_json too.)
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// The rest of a string whose opening quote was read, if it has no escape and no control
+    /// character and is valid UTF-8: its raw bytes are then its decoded text.
+    #[inline]
+    fn plain_string(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        let mut high = false;
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match CLASS[c as usize] {
+                PLAIN => {}
+                QUOTE => break,
+                HIGH => high = true,
+                _ => return None,
+            }
+        }
+        let text = &self.b[start..self.i - 1];
+        if high && std::str::from_utf8(text).is_err() {
+            return None;
+        }
+        Some(text)
+    }
+
+    /// The rest of a string whose opening quote was read, escapes allowed (only well-formed
+    /// ones, and no `\u` escape of a surrogate), valid UTF-8 required.
+    fn escaped_string(&mut self) -> Option<()> {
+        let start = self.i;
+        let mut high = false;
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match CLASS[c as usize] {
+                PLAIN => {}
+                QUOTE => break,
+                HIGH => high = true,
+                BACKSLASH => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        let hex = self.b.get(self.i..self.i + 4)?;
+                        self.i += 4;
+                        let mut code = 0u32;
+                        for &h in hex {
+                            code = code * 16 + char::from(h).to_digit(16)?;
+                        }
+                        if (0xD800..0xE000).contains(&code) {
+                            return None;
+                        }
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        if high && std::str::from_utf8(&self.b[start..self.i - 1]).is_err() {
+            return None;
+        }
+        Some(())
+    }
+
+    /// A value of an ignored field: a string, a plain number (no exponent, at most 30 bytes),
+    /// `true`, `false` or `null`. Anything else (arrays, objects...) is left to the exact reader.
+    fn skip_simple_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                self.escaped_string()
+            }
+            b'-' | b'0'..=b'9' => self.skip_number(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, not followed by an exponent.
+    fn skip_number(&mut self) -> Option<()> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.next()? {
+            b'0' => {}
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E' | b'0'..=b'9')) || self.i - start > 30 {
+            return None;
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonl::{parse_line, parse_line_fast};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    /// The fast path must agree with the exact one: same event, or same error message.
+    fn agree(line: &[u8]) {
+        assert_eq!(
+            parse_line_fast(line),
+            parse_line(line),
+            "line {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+
+    fn accepted(line: &str) -> bool {
+        scan(line.as_bytes()).is_some()
+    }
+
+    #[test]
+    fn takes_the_common_shapes() {
+        for line in [
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"customer"}"#,
+            r#"{"type":"message","conversation":"t_1","at":"2026-11-01T10:00:00.5Z","author":"agent","mid":"m_1","text":"caf\u00e9 \"ok\" \n здравствуйте 😀"}"#,
+            r#" { "at" : "2026-11-01T10:00:00+01:00" , "author":"automation","conversation":"é","type":"message","mid":-12.50,"x":true,"y":false,"z":null } "#,
+            r#"{"type":"status","conversation":"c1","at":"2026-11-01T10:00:00Z","status":"done"}"#,
+            r#"{"type":"availability","at":"2026-11-01T19:00:00Z","status":"away","until":"2026-11-02T08:00:00Z"}"#,
+            "{\"type\":\"availability\",\t\"at\":\"2026-11-01T19:00:00Z\",\r\"status\":\"available\"}",
+        ] {
+            assert!(accepted(line), "{line}");
+            agree(line.as_bytes());
+        }
+    }
+
+    #[test]
+    fn leaves_the_unusual_to_the_exact_reader() {
+        for line in [
+            "",
+            "   ",
+            "{}",
+            r#"{"typ\u0065":"message"}"#,
+            r#"{"type":"m\u0065ssage","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent"}"#,
+            r#"{"type":"message","text":{"a":1}}"#,
+            r#"{"type":"message","text":[1]}"#,
+            r#"{"type":"message","type":"message"}"#,
+            r#"{"mid":1,"mid":2}"#,
+            r#"{"type":"message","mid":1e5}"#,
+            r#"{"type":"message","mid":01}"#,
+            r#"{"type":"message","mid":"\ud83d\ude00"}"#,
+            r#"{"type":1}"#,
+            r#"{"type":"message",}"#,
+            r#"{"type":"message"} x"#,
+            "{\"type\":\"mess\x01age\"}",
+            "[1]",
+        ] {
+            assert!(!accepted(line), "{line}");
+            agree(line.as_bytes());
+        }
+        // Invalid UTF-8 in a known value, in a key and in an ignored value.
+        for line in [
+            &b"{\"type\":\"message\",\"conversation\":\"c\xff\"}"[..],
+            b"{\"ty\xc3\":\"message\"}",
+            b"{\"type\":\"message\",\"text\":\"\xed\xa0\x80\"}",
+        ] {
+            assert!(scan(line).is_none());
+            agree(line);
+        }
+    }
+
+    /// Pieces of lines: keys (known, unknown, escaped, duplicated) and values of every kind.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("type".to_owned()),
+            Just("conversation".to_owned()),
+            Just("at".to_owned()),
+            Just("author".to_owned()),
+            Just("status".to_owned()),
+            Just("until".to_owned()),
+            Just("mid".to_owned()),
+            Just("text".to_owned()),
+            Just("typ\\u0065".to_owned()),
+            Just("a\\u0074".to_owned()),
+            Just("\\u0061t".to_owned()),
+            Just("é".to_owned()),
+            Just("".to_owned()),
+            "[a-z]{1,3}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        let text = prop_oneof![
+            Just("message"),
+            Just("status"),
+            Just("availability"),
+            Just("note"),
+            Just("customer"),
+            Just("agent"),
+            Just("automation"),
+            Just("bot"),
+            Just("open"),
+            Just("done"),
+            Just("spam"),
+            Just("away"),
+            Just("available"),
+            Just("c1"),
+            Just("c\\u0031"),
+            Just("m\\u0065ssage"),
+            Just("\\\"q\\\""),
+            Just("\\ud83d\\ude00"),
+            Just("\\ud83d"),
+            Just("\\x"),
+            Just("\\u12"),
+            Just("здравствуйте 😀"),
+            Just("2026-11-01T10:00:00Z"),
+            Just("2026-11-01T10:00:00.25Z"),
+            Just("2026-11-01T11:00:00+01:00"),
+            Just("2026-11-02T08:00:00Z"),
+            Just("2026-11-01T09:00:00Z"),
+            Just("2026-11-01 10:00:00Z"),
+            Just("2026-11-01T10:00:00.1234Z"),
+            Just("2026-11-01T1\\u0030:00:00Z"),
+        ];
+        prop_oneof![
+            4 => text.prop_map(|t| format!("\"{t}\"")),
+            1 => "[a-zA-Z0-9 ]{0,8}".prop_map(|t| format!("\"{t}\"")),
+            1 => prop_oneof![
+                Just("0"), Just("-0"), Just("12"), Just("-3.25"), Just("1e5"), Just("01"),
+                Just("1."), Just("-"), Just(".5"), Just("1E-2"), Just("12345678901234567890123"),
+                Just("true"), Just("false"), Just("null"), Just("nul"), Just("tru"),
+                Just("[]"), Just("[1,\"a\",{\"b\":null}]"), Just("{}"), Just("{\"a\":[1,2]}"),
+                Just("{\"type\":\"x\"}"), Just("[1,]"),
+            ]
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    fn whitespace() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => Just(String::new()),
+            1 => Just(" ".to_owned()),
+            1 => "[ \t\r]{1,3}",
+        ]
+    }
+
+    /// A line built of pairs, then perhaps damaged.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let pair = (key(), value(), whitespace(), whitespace(), whitespace());
+        let object = (
+            proptest::collection::vec(pair, 0..8),
+            whitespace(),
+            whitespace(),
+        )
+            .prop_map(|(pairs, before, after)| {
+                let body: Vec<String> = pairs
+                    .into_iter()
+                    .map(|(k, v, w1, w2, w3)| format!("{w1}\"{k}\"{w2}:{w3}{v}"))
+                    .collect();
+                format!("{before}{{{}}}{after}", body.join(",")).into_bytes()
+            });
+        let damage = prop_oneof![
+            6 => Just(None),
+            1 => (any::<prop::sample::Index>(), Just(0u8)).prop_map(Some), // truncate
+            1 => (any::<prop::sample::Index>(), any::<u8>()).prop_map(Some), // insert a byte
+            1 => (any::<prop::sample::Index>(), 0x80u8..=0xffu8).prop_map(Some), // bad UTF-8
+        ];
+        (object, damage, any::<bool>()).prop_map(|(mut bytes, damage, cr)| {
+            match damage {
+                None => {}
+                Some((at, 0)) => bytes.truncate(at.index(bytes.len() + 1)),
+                Some((at, byte)) => bytes.insert(at.index(bytes.len() + 1), byte),
+            }
+            if cr {
+                bytes.push(b'\r');
+            }
+            bytes
+        })
+    }
+
+    /// Lines with the fields an event needs, in any order, with values drawn from the pool
+    /// (so most are events, some errors), extra fields and whitespace, sometimes damaged.
+    fn event_line() -> impl Strategy<Value = Vec<u8>> {
+        let kind = prop_oneof![
+            Just(("message", &["conversation", "at", "author"][..])),
+            Just(("status", &["conversation", "at", "status"][..])),
+            Just(("availability", &["at", "status"][..])),
+            Just(("availability", &["at", "status", "until"][..])),
+        ];
+        let extra = proptest::collection::vec((0u8..4, key(), value()), 0..3);
+        let values = proptest::collection::vec((0u8..8, value()), 4);
+        (
+            kind,
+            values,
+            extra,
+            any::<prop::sample::Index>(),
+            whitespace(),
+            line(),
+        )
+            .prop_map(|((kind, needed), values, extra, shuffle, ws, noise)| {
+                let mut pairs: Vec<String> = vec![format!("\"type\":{ws}\"{kind}\"")];
+                for (name, (pick, value)) in needed.iter().zip(values) {
+                    let valid: &[&str] = match (*name, kind) {
+                        ("conversation", _) => &["c1", "c2", "é", "c\\u0031"],
+                        ("at", _) => &["2026-11-01T10:00:00Z", "2026-11-01T10:00:00.5+01:00"],
+                        ("until", _) => &["2026-11-02T08:00:00Z", "2026-11-01T10:00:00Z"],
+                        ("author", _) => &["customer", "agent", "automation"],
+                        ("status", "status") => &["open", "done", "spam"],
+                        _ => &["away", "available"],
+                    };
+                    let value = if pick < 6 {
+                        format!("\"{}\"", valid[usize::from(pick) % valid.len()])
+                    } else {
+                        value
+                    };
+                    pairs.push(format!("\"{name}\":{value}"));
+                }
+                pairs.extend(extra.into_iter().map(|(unknown, k, v)| {
+                    // Mostly ignored fields, sometimes a known key again or an escaped one.
+                    let k = if unknown > 0 { format!("x{k}") } else { k };
+                    format!("\"{k}\"{ws}:{v}")
+                }));
+                let rotate = shuffle.index(pairs.len());
+                pairs.rotate_left(rotate);
+                let mut bytes = format!("{{{}}}", pairs.join(",")).into_bytes();
+                // Now and then, damage it the way `line()` damaged its own.
+                if noise.len() % 7 == 0 {
+                    let cut = noise.len().min(bytes.len());
+                    bytes.truncate(bytes.len() - cut / 2);
+                }
+                bytes
+            })
+    }
+
+    /// Realistic, valid lines: the fast path must take them (or the speed is lost).
+    fn valid_line() -> impl Strategy<Value = String> {
+        let conversation = "[a-z0-9_]{1,20}";
+        let at = (0i64..4_000_000_000_000, 0u8..4).prop_map(|(ms, style)| {
+            let text = crate::time::format_instant(ms - ms % 1000);
+            match style {
+                0 => text,
+                1 => text.replace('Z', ".5Z"),
+                2 => text.replace('Z', ".125Z"),
+                _ => text.replace('Z', "+00:00"),
+            }
+        });
+        let author = prop_oneof![Just("customer"), Just("agent"), Just("automation")];
+        let extra = prop_oneof![
+            Just(String::new()),
+            "[a-z0-9]{1,12}".prop_map(|m| format!(",\"mid\":\"{m}\"")),
+            (0u64..u64::MAX).prop_map(|m| format!(",\"mid\":{m}")),
+            "[ -~]{0,30}".prop_map(|t| format!(",\"text\":{}", serde_json::to_string(&t).unwrap())),
+            "\\PC{0,10}".prop_map(|t| format!(",\"text\":{}", serde_json::to_string(&t).unwrap())),
+        ];
+        (conversation, at, author, extra).prop_map(|(c, at, author, extra)| {
+            format!(
+                "{{\"type\":\"message\",\"conversation\":\"{c}\",\"at\":\"{at}\",\"author\":\"{author}\"{extra}}}"
+            )
+        })
+    }
+
+    /// The generator of event-like lines must give events, errors and lines the fast path
+    /// takes, or the agreement test would test little.
+    #[test]
+    fn event_like_lines_are_of_every_kind() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut events, mut errors, mut fast) = (0, 0, 0);
+        for _ in 0..2000 {
+            let line = event_line().new_tree(&mut runner).unwrap().current();
+            match parse_line(&line) {
+                Ok(Some(_)) => events += 1,
+                Ok(None) => {}
+                Err(_) => errors += 1,
+            }
+            if scan(&line).is_some() {
+                fast += 1;
+            }
+        }
+        assert!(
+            events > 200 && errors > 200 && fast > 200,
+            "{events} {errors} {fast}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn fast_and_exact_agree_on_random_lines(line in line()) {
+            agree(&line);
+        }
+
+        #[test]
+        fn fast_and_exact_agree_on_event_like_lines(line in event_line()) {
+            agree(&line);
+        }
+
+        #[test]
+        fn fast_and_exact_agree_on_random_bytes(line in proptest::collection::vec(any::<u8>(), 0..40)) {
+            agree(&line);
+        }
+
+        #[test]
+        fn the_fast_path_takes_realistic_lines(line in valid_line()) {
+            prop_assert!(accepted(&line), "{}", line);
+            agree(line.as_bytes());
+        }
+    }
+}
