@@ -10,7 +10,6 @@ pub mod figures;
 pub mod forecast;
 pub mod graph;
 pub mod jsonl;
-pub mod order_stat;
 pub mod report;
 pub mod rules;
 pub mod starts;
