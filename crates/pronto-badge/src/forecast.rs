@@ -401,9 +401,12 @@ fn lost_summary(
         Some(0) if !waiting.is_empty() => format!("To earn the badge, {waiting}."),
         Some(0) => "The badge is earned as soon as the next start arrives.".to_owned(),
         Some(n) => {
+            let conversations = match n {
+                1 => "new conversation".to_owned(),
+                n => format!("{n} new conversations"),
+            };
             let next = format!(
-                "answer the next {} within {}",
-                plural(n, "new conversation", "new conversations"),
+                "answer the next {conversations} within {}",
                 duration_words(answer_time)
             );
             if waiting.is_empty() {

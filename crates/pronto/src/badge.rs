@@ -2,19 +2,37 @@
 
 use crate::read::{Source, read_log};
 use clap::Args;
+use pronto_badge::Log;
 use pronto_badge::forecast::{BadgeState, Forecast, ForecastSettings, forecast};
+use pronto_badge::graph::GraphImport;
 use pronto_badge::report::Report;
 use pronto_badge::{
     Basis, ConversationId, Figures, Millis, Rate, Rules, Utc, evaluate, parse_instant,
 };
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The formats `pronto badge` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The contract's JSON Lines event log.
+    Jsonl,
+    /// A Graph API export of a Page's conversations (a file or a folder of files).
+    Graph,
+}
 
 #[derive(Args, Debug)]
 pub struct BadgeArgs {
-    /// The event log (JSON Lines), or `-` for standard input.
+    /// The event log (JSON Lines), or `-` for standard input; with `--format graph`, an export
+    /// file or a folder of them.
     file: String,
+    /// What the input is.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: Format,
+    /// With `--format graph`: the Page's id; its messages are the agents' replies.
+    #[arg(long, required_if_eq("format", "graph"))]
+    page_id: Option<String>,
     /// Evaluate at this time instead of the latest event's (e.g. 2026-11-24T12:00:00Z).
     #[arg(long, value_parser = parse_at)]
     at: Option<Millis>,
@@ -106,7 +124,10 @@ fn compute(args: &BadgeArgs) -> Result<String, String> {
         "-" => Source::Stdin,
         path => Source::File(PathBuf::from(path)),
     };
-    let log = read_log(&source, std::io::stderr().is_terminal()).map_err(|e| e.to_string())?;
+    let log = match (args.format, &args.page_id) {
+        (Format::Graph, Some(page_id)) => read_graph(&args.file, page_id)?,
+        _ => read_log(&source, std::io::stderr().is_terminal()).map_err(|e| e.to_string())?,
+    };
     let evaluated_at = match (args.at, log.latest_instant()) {
         (Some(at), _) => at,
         (None, Some(latest)) => latest,
@@ -130,8 +151,68 @@ fn compute(args: &BadgeArgs) -> Result<String, String> {
     Ok(if args.json {
         report.to_json()
     } else {
-        human_report(&report, &assessment.figures, &rules)
+        let mut text = human_report(&report, &assessment.figures, &rules);
+        if args.format == Format::Graph {
+            text.push_str(GRAPH_CAVEAT);
+        }
+        text
     })
+}
+
+const GRAPH_CAVEAT: &str = "\n\nFrom a Graph API export: it holds no automation, statuses or Away, so the \
+    page's own automatic replies count as answers here, and Spam, Done and Away are not left out.";
+
+/// Reads a Graph API export: one file, or every file of a folder in file-name order.
+fn read_graph(path: &str, page_id: &str) -> Result<Log, String> {
+    let path = Path::new(path);
+    let cannot_read =
+        |path: &Path, error: std::io::Error| format!("cannot read {}: {error}", path.display());
+    let metadata = std::fs::metadata(path).map_err(|e| cannot_read(path, e))?;
+    let files = if metadata.is_dir() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| cannot_read(path, e))? {
+            let entry = entry.map_err(|e| cannot_read(path, e))?;
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if !hidden
+                && entry
+                    .file_type()
+                    .map_err(|e| cannot_read(path, e))?
+                    .is_file()
+            {
+                files.push(entry.path());
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(format!("{} holds no export files", path.display()));
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut import = GraphImport::new(page_id);
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| cannot_read(file, e))?;
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        import
+            .add_document(&name, &bytes)
+            .map_err(|e| e.to_string())?;
+    }
+    let counts = import.counts();
+    if counts.messages > 0 && counts.page_messages == 0 {
+        eprintln!(
+            "pronto badge: warning: no message in the export is from page {page_id}: is the page id right?"
+        );
+    }
+    if counts.messages == 0 && counts.conversations > 0 {
+        eprintln!(
+            "pronto badge: warning: the export has conversations but no messages: was it made with fields=messages{{created_time,from,message}}?"
+        );
+    }
+    Ok(import.finish())
 }
 
 /// The short report for people: the state, the two figures against their thresholds, what

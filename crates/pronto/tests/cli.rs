@@ -267,3 +267,93 @@ fn the_shipped_example_is_valid() {
         serde_json::json!({"spam": 2, "done": 1, "away": 1})
     );
 }
+
+#[test]
+fn reads_a_graph_api_export_file_or_folder() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let file = format!("{examples}/graph-export.json");
+    let folder = format!("{examples}/graph-export");
+    let page = "104857600123456";
+    let from_file = json(&pronto(
+        &[
+            "badge",
+            "--format",
+            "graph",
+            "--page-id",
+            page,
+            &file,
+            "--json",
+        ],
+        None,
+    ));
+    let from_folder = json(&pronto(
+        &[
+            "badge",
+            "--format",
+            "graph",
+            "--page-id",
+            page,
+            &folder,
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(from_file, from_folder);
+    assert_eq!(from_file["window"]["starts"], 9);
+    assert_eq!(from_file["window"]["answered"], 8);
+
+    let report = pronto(
+        &["badge", "--format", "graph", "--page-id", page, &file],
+        None,
+    );
+    assert!(
+        stdout(&report).contains("automatic replies count as answers"),
+        "{}",
+        stdout(&report)
+    );
+
+    let wrong_page = pronto(
+        &[
+            "badge",
+            "--format",
+            "graph",
+            "--page-id",
+            "1",
+            &file,
+            "--json",
+        ],
+        None,
+    );
+    assert!(
+        stderr(&wrong_page).contains("is the page id right?"),
+        "{}",
+        stderr(&wrong_page)
+    );
+
+    let no_page = pronto(&["badge", "--format", "graph", &file], None);
+    assert_eq!(no_page.status.code(), Some(2));
+    assert!(
+        stderr(&no_page).contains("--page-id"),
+        "{}",
+        stderr(&no_page)
+    );
+
+    let not_an_export = TempLog::new("graph-bad", "{\"data\": 3}");
+    let refused = pronto(
+        &[
+            "badge",
+            "--format",
+            "graph",
+            "--page-id",
+            page,
+            not_an_export.path(),
+        ],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("log.jsonl: data"),
+        "{}",
+        stderr(&refused)
+    );
+}
