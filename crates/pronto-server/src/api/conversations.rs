@@ -1,0 +1,214 @@
+//! Conversations: the filtered, ordered, cursor-paged list; one with its messages; status,
+//! assignment and replies.
+
+use super::views::{ConversationView, MessageView};
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult, Json, Path, Query};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pronto_badge::Status;
+use pronto_core::store::{ConversationOrder, ConversationQuery, Store};
+use pronto_core::{ChannelKind, ConversationId, InboxId, UserId};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    inbox: Option<i64>,
+    status: Option<String>,
+    /// `me`, `none` (unassigned) or a user id.
+    assignee: Option<String>,
+    waiting: Option<bool>,
+    /// `urgency` (default) or `activity`.
+    order: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let inbox = match query.inbox {
+        Some(id) => Some(app.store.inbox(caller.workspace, InboxId(id)).await?.id),
+        None => None,
+    };
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(text) => Some(parse_status(text)?),
+    };
+    let assignee = match query.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(Some(caller.user)),
+        Some("none") => Some(None),
+        Some(text) => Some(Some(UserId(text.parse().map_err(|_| {
+            AppError::bad_request(format!(
+                "assignee: {text:?} is neither me, none nor a user id"
+            ))
+        })?))),
+    };
+    let order = match query.order.as_deref() {
+        None | Some("urgency") => ConversationOrder::Urgency,
+        Some("activity") => ConversationOrder::Activity,
+        Some(other) => {
+            return Err(AppError::bad_request(format!(
+                "order: {other:?} is neither urgency nor activity"
+            )));
+        }
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("limit: between 1 and 200"));
+    }
+    let page = app
+        .store
+        .conversations(
+            caller.workspace,
+            &ConversationQuery {
+                inbox,
+                status,
+                assignee,
+                waiting: query.waiting.unwrap_or(false),
+                order,
+                cursor: query.cursor,
+                limit,
+            },
+        )
+        .await?;
+    let items: Vec<ConversationView> = page.items.iter().map(ConversationView::new).collect();
+    Ok(axum::Json(json!({"items": items, "next": page.next})))
+}
+
+fn parse_status(text: &str) -> AppResult<Status> {
+    Status::from_name(text).ok_or_else(|| {
+        AppError::bad_request(format!(
+            "status: {text:?} is not one of open, done, spam"
+        ))
+    })
+}
+
+pub async fn show<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let summary = app
+        .store
+        .conversation(caller.workspace, ConversationId(id))
+        .await?;
+    let messages = app
+        .store
+        .messages(caller.workspace, ConversationId(id))
+        .await?;
+    let messages: Vec<MessageView> = messages.iter().map(MessageView::new).collect();
+    let mut body = serde_json::to_value(ConversationView::new(&summary)).map_err(AppError::internal)?;
+    body["messages"] = serde_json::to_value(messages).map_err(AppError::internal)?;
+    Ok(axum::Json(body))
+}
+
+async fn current<S: Store>(app: &App<S>, caller: &Caller, id: ConversationId) -> AppResult<axum::Json<ConversationView>> {
+    let summary = app.store.conversation(caller.workspace, id).await?;
+    Ok(axum::Json(ConversationView::new(&summary)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    status: String,
+}
+
+pub async fn set_status<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<SetStatus>,
+) -> AppResult<axum::Json<ConversationView>> {
+    let status = parse_status(&request.status)?;
+    let id = ConversationId(id);
+    app.set_status(caller.workspace, id, status, Some(caller.user))
+        .await?;
+    current(&app, &caller, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// A user id, `"me"`, or null to unassign.
+    assignee: serde_json::Value,
+}
+
+pub async fn assign<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<Assign>,
+) -> AppResult<axum::Json<ConversationView>> {
+    let assignee = match &request.assignee {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(me) if me == "me" => Some(caller.user),
+        serde_json::Value::Number(n) if n.as_i64().is_some() => {
+            Some(UserId(n.as_i64().unwrap_or_default()))
+        }
+        _ => {
+            return Err(AppError::bad_request(
+                "assignee: a user id, \"me\", or null",
+            ));
+        }
+    };
+    let id = ConversationId(id);
+    // The conversation first: an unknown one is 404 whatever the assignee.
+    app.store.conversation(caller.workspace, id).await?;
+    if let Some(user) = assignee
+        && app.store.member(caller.workspace, user).await?.is_none()
+    {
+        return Err(AppError::bad_request(
+            "assignee: no such member of this workspace",
+        ));
+    }
+    app.assign(caller.workspace, id, assignee).await?;
+    current(&app, &caller, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    text: String,
+}
+
+/// Queues a reply; it is sent by the channel's outbox worker and counts once accepted.
+pub async fn reply<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<Reply>,
+) -> AppResult<Response> {
+    let id = ConversationId(id);
+    let summary = app.store.conversation(caller.workspace, id).await?;
+    let text = request.text.trim();
+    let max = match summary.channel {
+        ChannelKind::Messenger | ChannelKind::Instagram => 2_000,
+        _ => 10_000,
+    };
+    if text.is_empty() || text.chars().count() > max {
+        return Err(AppError::bad_request(format!(
+            "text: give a reply of 1 to {max} characters"
+        )));
+    }
+    // Meta's 24-hour policy: outside the window the Send API refuses a standard reply.
+    if matches!(summary.channel, ChannelKind::Messenger | ChannelKind::Instagram)
+        && !summary.conversation.urgency.reply_window_open(app.now())
+    {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "reply_window_closed",
+            "the customer's last message is more than 24 hours old: the channel no longer takes a reply",
+        ));
+    }
+    let (message, _entry) = app.reply(caller.workspace, id, caller.user, text).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(MessageView::new(&message))).into_response())
+}

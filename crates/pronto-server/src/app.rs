@@ -1,0 +1,251 @@
+//! The application: the store and everything around it that one process keeps, with the
+//! operations that change something. Handlers, workers and the demo all change data through
+//! these, so that every change feeds the live badge and the event bus the same way.
+
+use crate::auth::LoginLimiter;
+use crate::bus::{Bus, Notice};
+use crate::clock::Clock;
+use crate::crypto::SecretKey;
+use crate::live::LiveBadges;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use pronto_badge::{Availability, Rules, Status};
+use pronto_core::store::{
+    Change, InboxEvent, Ingested, OutboxEntry, SendOutcome, Store, StoreResult,
+};
+use pronto_core::{
+    ChannelKind, Conversation, ConversationId, InboxId, Incoming, Message, UserId, WorkspaceId,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{Notify, watch};
+
+pub struct App<S: Store> {
+    pub store: S,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    /// Seals channel secrets at rest.
+    pub key: SecretKey,
+    pub live: LiveBadges,
+    pub bus: Bus,
+    pub metrics: Metrics,
+    pub limiter: LoginLimiter,
+    /// Wakes the outbox worker of a channel kind when a reply is queued.
+    outbox: HashMap<ChannelKind, Arc<Notify>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl<S: Store> App<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, settings: Settings, key: SecretKey, rules: Rules) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+            key,
+            live: LiveBadges::new(rules),
+            bus: Bus::default(),
+            metrics: Metrics::default(),
+            limiter: LoginLimiter::default(),
+            outbox: ChannelKind::ALL
+                .iter()
+                .map(|kind| (*kind, Arc::new(Notify::new())))
+                .collect(),
+            shutdown: watch::channel(false).0,
+        }
+    }
+
+    pub fn rules(&self) -> &Rules {
+        self.live.rules()
+    }
+
+    pub fn now(&self) -> pronto_badge::Millis {
+        self.clock.now()
+    }
+
+    /// The signal the outbox worker of `kind` waits on.
+    pub fn outbox_signal(&self, kind: ChannelKind) -> Arc<Notify> {
+        self.outbox[&kind].clone()
+    }
+
+    /// Tells every long-running task (workers, event streams) to stop.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn shutdown_started(&self) {
+        let mut receiver = self.shutdown.subscribe();
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Publishes changes to the event bus.
+    pub fn publish(&self, changes: Vec<Change>) {
+        for change in changes {
+            self.bus.publish(Notice::Change(change));
+        }
+    }
+
+    /// Feeds stored badge events to the live badge and publishes the figures that changed.
+    pub async fn feed(&self, workspace: WorkspaceId, events: &[InboxEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        for inbox in self.live.apply(events) {
+            if let Err(error) = self.live.sync(&self.store, workspace, inbox).await {
+                tracing::warn!(%inbox, %error, "the live badge could not catch up; it will on the next tick");
+            }
+        }
+        let mut inboxes: Vec<InboxId> = events.iter().map(|e| e.inbox).collect();
+        inboxes.dedup();
+        for inbox in inboxes {
+            self.publish_figures(inbox);
+        }
+    }
+
+    /// Publishes an inbox's figures if they changed since last published.
+    pub fn publish_figures(&self, inbox: InboxId) {
+        if let Some((workspace, view)) = self.live.changed_figures(inbox, self.now()) {
+            self.bus.publish(Notice::Figures {
+                workspace,
+                inbox,
+                figures: Box::new(view),
+            });
+        }
+    }
+
+    /// Stores a message from a channel (idempotent on its channel message id).
+    pub async fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> StoreResult<Ingested> {
+        let channel = self
+            .store
+            .inbox(workspace, incoming.inbox)
+            .await
+            .map(|inbox| inbox.channel.as_str())
+            .unwrap_or("unknown");
+        let ingested = self.store.ingest(workspace, incoming).await?;
+        match &ingested {
+            Ingested::Duplicate { .. } => self.metrics.record_ingest(channel, "duplicate"),
+            Ingested::Stored {
+                events, changes, ..
+            } => {
+                self.metrics.record_ingest(channel, "stored");
+                self.feed(workspace, events).await;
+                self.publish(changes.clone());
+            }
+        }
+        Ok(ingested)
+    }
+
+    pub async fn set_status(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        status: Status,
+        by: Option<UserId>,
+    ) -> StoreResult<Conversation> {
+        let (conversation, events, changes) = self
+            .store
+            .set_status(workspace, conversation, status, by, self.now())
+            .await?;
+        self.feed(workspace, &events).await;
+        self.publish(changes);
+        Ok(conversation)
+    }
+
+    pub async fn assign(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        assignee: Option<UserId>,
+    ) -> StoreResult<Conversation> {
+        let (conversation, changes) = self
+            .store
+            .assign(workspace, conversation, assignee, self.now())
+            .await?;
+        self.publish(changes);
+        Ok(conversation)
+    }
+
+    /// Queues an agent's reply; the channel's outbox worker sends it.
+    pub async fn reply(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        agent: UserId,
+        text: &str,
+    ) -> StoreResult<(Message, OutboxEntry)> {
+        let (message, entry, changes) = self
+            .store
+            .reply(workspace, conversation, agent, text, self.now())
+            .await?;
+        self.publish(changes);
+        self.outbox_signal(entry.channel).notify_one();
+        Ok((message, entry))
+    }
+
+    pub async fn set_availability(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        availability: Availability,
+        by: Option<UserId>,
+    ) -> StoreResult<InboxEvent> {
+        let (event, changes) = self
+            .store
+            .set_availability(workspace, inbox, availability, by, self.now())
+            .await?;
+        self.feed(workspace, std::slice::from_ref(&event)).await;
+        self.publish(changes);
+        Ok(event)
+    }
+
+    /// Records how a send ended: an accepted reply enters the figures now.
+    pub async fn finish_send(&self, entry: &OutboxEntry, outcome: &SendOutcome) -> StoreResult<Message> {
+        let (message, events, changes) = self.store.finish_send(entry, outcome, self.now()).await?;
+        let label = match outcome {
+            SendOutcome::Accepted { .. } => "accepted",
+            SendOutcome::Retry { .. } => "retry",
+            SendOutcome::Failed { .. } => "failed",
+        };
+        self.metrics.record_send(entry.channel.as_str(), label);
+        self.feed(entry.workspace, &events).await;
+        self.publish(changes);
+        Ok(message)
+    }
+
+    /// Loads the live badge of every inbox of the installation (from snapshots).
+    pub async fn restore_live_badges(&self) -> StoreResult<usize> {
+        let inboxes = self.store.all_inboxes().await?;
+        for inbox in &inboxes {
+            self.live.restore(&self.store, inbox.workspace, inbox.id).await?;
+            // What is loaded is what browsers will be told about first.
+            self.live.changed_figures(inbox.id, self.now());
+        }
+        Ok(inboxes.len())
+    }
+
+    /// Catches every live badge up with the store and publishes the figures that changed
+    /// (time passing settles pending starts with no new event).
+    pub async fn refresh_figures(&self) {
+        let known = self.live.inboxes();
+        match self.store.all_inboxes().await {
+            Ok(all) => {
+                for inbox in &all {
+                    if let Err(error) = self.live.sync(&self.store, inbox.workspace, inbox.id).await {
+                        tracing::warn!(inbox = %inbox.id, %error, "live badge sync");
+                    }
+                    self.publish_figures(inbox.id);
+                }
+                for (_, id) in known {
+                    if !all.iter().any(|inbox| inbox.id == id) {
+                        self.live.remove(id);
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "live badges: cannot list the inboxes"),
+        }
+    }
+}
