@@ -2,12 +2,13 @@
 //!
 //! It recognises a flat JSON object whose keys have no escapes, whose known fields (`type`,
 //! `conversation`, `at`, `author`, `status`, `until`) are strings without escapes, and whose
-//! other fields are strings (escapes allowed), plain numbers, `true`, `false` or `null`. For such
-//! a line it finds exactly the fields serde_json would; for anything else (nested values,
-//! escapes where they would need decoding, a doubtful number, invalid UTF-8, a duplicate key,
-//! a syntax error...) it gives up, and the caller reads the line with the exact reader, so that
-//! results and error messages are the exact reader's. It is deliberately stricter than JSON:
-//! giving up is always correct, accepting is only allowed when certain.
+//! other fields are strings (escapes allowed), plain numbers, `true`, `false` or `null`, on a
+//! line that is valid UTF-8. For such a line it finds exactly the fields serde_json would; for
+//! anything else (nested values, escapes where they would need decoding, a doubtful number,
+//! invalid UTF-8, a duplicate key, a syntax error...) it gives up, and the caller reads the
+//! line with the exact reader, so that results and error messages are the exact reader's. It
+//! is deliberately stricter than JSON: giving up is always correct, accepting is only allowed
+//! when certain.
 
 use crate::jsonl::{Field, Fields};
 use std::borrow::Cow;
@@ -16,37 +17,17 @@ use std::borrow::Cow;
 /// for duplicates).
 const MAX_OTHER_KEYS: usize = 8;
 
-/// Byte classes inside a string.
-const PLAIN: u8 = 0;
-const QUOTE: u8 = 1;
-const BACKSLASH: u8 = 2;
-const CONTROL: u8 = 3;
-const HIGH: u8 = 4;
-
-static CLASS: [u8; 256] = {
-    let mut table = [PLAIN; 256];
-    let mut i = 0;
-    while i < 256 {
-        table[i] = if i < 0x20 {
-            CONTROL
-        } else if i == b'"' as usize {
-            QUOTE
-        } else if i == b'\\' as usize {
-            BACKSLASH
-        } else if i >= 0x80 {
-            HIGH
-        } else {
-            PLAIN
-        };
-        i += 1;
-    }
-    table
-};
-
 /// The fields of `line` (without LF, trailing CR already removed), or `None` to leave the line
 /// to the exact reader.
 pub(crate) fn scan(line: &[u8]) -> Option<Fields<'_>> {
-    let mut s = Scanner { b: line, i: 0 };
+    // Valid UTF-8 throughout: then every string's raw bytes are text, and a string without
+    // escapes is its own decoded value.
+    let text = std::str::from_utf8(line).ok()?;
+    let mut s = Scanner {
+        text,
+        b: line,
+        i: 0,
+    };
     let mut fields = Fields::default();
     let mut seen_known = 0u8;
     let mut others: [&[u8]; MAX_OTHER_KEYS] = [&[]; MAX_OTHER_KEYS];
@@ -61,7 +42,7 @@ pub(crate) fn scan(line: &[u8]) -> Option<Fields<'_>> {
     }
     loop {
         s.expect(b'"')?;
-        let key = s.plain_string()?;
+        let key = s.plain_string()?.as_bytes();
         s.skip_ws();
         s.expect(b':')?;
         s.skip_ws();
@@ -81,13 +62,10 @@ pub(crate) fn scan(line: &[u8]) -> Option<Fields<'_>> {
                 }
                 seen_known |= 1 << bit;
                 s.expect(b'"')?;
-                let value = s.plain_string()?;
-                // `plain_string` checked that the bytes are UTF-8.
-                let text = std::str::from_utf8(value).ok()?;
-                *slot = Field::Text(Cow::Borrowed(text));
+                *slot = Field::Text(Cow::Borrowed(s.plain_string()?));
             }
             None => {
-                if others[..other_count].contains(&key) || other_count == MAX_OTHER_KEYS {
+                if other_count == MAX_OTHER_KEYS || others[..other_count].contains(&key) {
                     return None;
                 }
                 others[other_count] = key;
@@ -106,7 +84,23 @@ pub(crate) fn scan(line: &[u8]) -> Option<Fields<'_>> {
     (s.i == s.b.len()).then_some(fields)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that is `"`, `\\` or a control character; above the lowest
+/// such byte there may be false ones (borrows), but the lowest is exact.
+#[inline]
+fn specials(x: u64) -> u64 {
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    let control = x.wrapping_sub(ONES * 0x20) & !x;
+    (quote | backslash | control) & HIGHS
+}
+
 struct Scanner<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -137,63 +131,70 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The rest of a string whose opening quote was read, if it has no escape and no control
-    /// character and is valid UTF-8: its raw bytes are then its decoded text.
+    /// Moves to the next `"`, `\\` or control character in a string, and returns it.
     #[inline]
-    fn plain_string(&mut self) -> Option<&'a [u8]> {
-        let start = self.i;
-        let mut high = false;
-        loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
-            match CLASS[c as usize] {
-                PLAIN => {}
-                QUOTE => break,
-                HIGH => high = true,
-                _ => return None,
+    fn skip_to_special(&mut self) -> Option<u8> {
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            let found = specials(u64::from_le_bytes(word));
+            if found != 0 {
+                self.i += (found.trailing_zeros() / 8) as usize;
+                return Some(self.b[self.i]);
             }
+            self.i += 8;
         }
-        let text = &self.b[start..self.i - 1];
-        if high && std::str::from_utf8(text).is_err() {
+        while let Some(c) = self.peek() {
+            if c == b'"' || c == b'\\' || c < 0x20 {
+                return Some(c);
+            }
+            self.i += 1;
+        }
+        None
+    }
+
+    /// The rest of a string whose opening quote was read, if it has no escape and no control
+    /// character: its raw text is then its decoded text.
+    #[inline]
+    fn plain_string(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        if self.skip_to_special()? != b'"' {
             return None;
         }
-        Some(text)
+        self.i += 1;
+        self.text.get(start..self.i - 1)
     }
 
     /// The rest of a string whose opening quote was read, escapes allowed (only well-formed
-    /// ones, and no `\u` escape of a surrogate), valid UTF-8 required.
+    /// ones, and no `\u` escape of a surrogate).
     fn escaped_string(&mut self) -> Option<()> {
-        let start = self.i;
-        let mut high = false;
         loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
-            match CLASS[c as usize] {
-                PLAIN => {}
-                QUOTE => break,
-                HIGH => high = true,
-                BACKSLASH => match self.next()? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'u' => {
-                        let hex = self.b.get(self.i..self.i + 4)?;
-                        self.i += 4;
-                        let mut code = 0u32;
-                        for &h in hex {
-                            code = code * 16 + char::from(h).to_digit(16)?;
+            match self.skip_to_special()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    self.i += 1;
+                    match self.next()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let hex = self.b.get(self.i..self.i + 4)?;
+                            self.i += 4;
+                            let mut code = 0u32;
+                            for &h in hex {
+                                code = code * 16 + char::from(h).to_digit(16)?;
+                            }
+                            if (0xD800..0xE000).contains(&code) {
+                                return None;
+                            }
                         }
-                        if (0xD800..0xE000).contains(&code) {
-                            return None;
-                        }
+                        _ => return None,
                     }
-                    _ => return None,
-                },
+                }
                 _ => return None,
             }
         }
-        if high && std::str::from_utf8(&self.b[start..self.i - 1]).is_err() {
-            return None;
-        }
-        Some(())
     }
 
     /// A value of an ignored field: a string, a plain number (no exponent, at most 30 bytes),
@@ -534,6 +535,18 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn finds_the_first_special_byte_of_a_word(bytes in proptest::array::uniform8(prop_oneof![
+            any::<u8>(), Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..0x7f,
+        ])) {
+            let found = specials(u64::from_le_bytes(bytes));
+            let first = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(
+                (found != 0).then(|| found.trailing_zeros() as usize / 8),
+                first
+            );
+        }
 
         #[test]
         fn fast_and_exact_agree_on_random_lines(line in line()) {
