@@ -159,7 +159,8 @@ impl Context<'_> {
     /// how many were excluded.
     fn starts_in(&self, range: Range<usize>) -> (Vec<Start>, Excluded) {
         let grouped = group_by_conversation(self.log, self.evaluated_at, self.counts, range);
-        let mut starts = Vec::new();
+        // At most one start per event; capacity never used costs no memory, growing would.
+        let mut starts = Vec::with_capacity(grouped.events.len());
         for events in grouped.iter() {
             segment_conversation(events, self.rules, &mut starts);
         }

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::take;
 
 /// A refused log: the lowest-numbered bad line and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +58,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
         return Ok(None);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(line);
-    let fields = deserializer
+    let mut fields = deserializer
         .deserialize_any(LineVisitor)
         .map_err(describe_json_error)?;
     deserializer.end().map_err(describe_json_error)?;
@@ -67,14 +68,24 @@ pub fn parse_line(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
 /// Reads one line as [`parse_line`] does, with the same result and the same error messages, but
 /// faster on the common shape of a line (see [`crate::fastline`]).
 pub fn parse_line_fast(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
-    let stripped = line.strip_suffix(b"\r").unwrap_or(line);
-    if let Some(fields) = crate::fastline::scan(stripped)
+    match std::str::from_utf8(line) {
+        Ok(text) => parse_text_line_fast(text),
+        Err(_) => parse_line(line),
+    }
+}
+
+/// [`parse_line_fast`] for a line already known to be UTF-8 (e.g. a whole block of lines was
+/// checked at once, which is faster than line by line).
+pub fn parse_text_line_fast(line: &str) -> Result<Option<LineEvent<'_>>, String> {
+    let stripped = line.strip_suffix('\r').unwrap_or(line);
+    let mut fields = Fields::default();
+    if crate::fastline::scan(stripped, &mut fields).is_some()
         && let Ok(event) = fields.into_event()
     {
         return Ok(Some(event));
     }
     // Blank lines, errors and every unusual line: the exact reader decides and explains.
-    parse_line(line)
+    parse_line(line.as_bytes())
 }
 
 fn describe_json_error(error: serde_json::Error) -> String {
@@ -121,13 +132,13 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn into_event(self) -> Result<LineEvent<'a>, String> {
-        let kind = required("type", self.kind)?;
+    pub(crate) fn into_event(&mut self) -> Result<LineEvent<'a>, String> {
+        let kind = required("type", take(&mut self.kind))?;
         match kind.as_ref() {
             "message" => {
-                let conversation = required("conversation", self.conversation)?;
-                let at = instant("at", required("at", self.at)?)?;
-                let author = match required("author", self.author)?.as_ref() {
+                let conversation = required("conversation", take(&mut self.conversation))?;
+                let at = instant("at", required("at", take(&mut self.at))?)?;
+                let author = match required("author", take(&mut self.author))?.as_ref() {
                     "customer" => Author::Customer,
                     "agent" => Author::Agent,
                     "automation" => Author::Automation,
@@ -140,9 +151,9 @@ impl<'a> Fields<'a> {
                 })
             }
             "status" => {
-                let conversation = required("conversation", self.conversation)?;
-                let at = instant("at", required("at", self.at)?)?;
-                let status = match required("status", self.status)?.as_ref() {
+                let conversation = required("conversation", take(&mut self.conversation))?;
+                let at = instant("at", required("at", take(&mut self.at))?)?;
+                let status = match required("status", take(&mut self.status))?.as_ref() {
                     "open" => Status::Open,
                     "done" => Status::Done,
                     "spam" => Status::Spam,
@@ -155,10 +166,10 @@ impl<'a> Fields<'a> {
                 })
             }
             "availability" => {
-                let at = instant("at", required("at", self.at)?)?;
-                let availability = match required("status", self.status)?.as_ref() {
+                let at = instant("at", required("at", take(&mut self.at))?)?;
+                let availability = match required("status", take(&mut self.status))?.as_ref() {
                     "away" => Availability::Away {
-                        until: match self.until {
+                        until: match take(&mut self.until) {
                             Field::Absent => None,
                             until => {
                                 let until = instant("until", required("until", until)?)?;
@@ -170,7 +181,7 @@ impl<'a> Fields<'a> {
                         },
                     },
                     "available" => {
-                        if !matches!(self.until, Field::Absent) {
+                        if !matches!(take(&mut self.until), Field::Absent) {
                             return Err("\"until\" on an available event".to_owned());
                         }
                         Availability::Available

@@ -10,7 +10,7 @@
 //! log names its lowest-numbered bad line whichever worker found an error first.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pronto_badge::jsonl::{LineError, LineEvent, parse_line_fast};
+use pronto_badge::jsonl::{LineError, LineEvent, parse_line_fast, parse_text_line_fast};
 use pronto_badge::{
     Availability, AvailabilityEvent, ConversationEvent, ConversationId, Fact, Log, Millis,
 };
@@ -426,6 +426,19 @@ impl Interner {
         self.short.len + self.long.len()
     }
 
+    /// Reads the slots where `names` will be looked up, one independent load each, so that
+    /// their cache misses overlap instead of coming one after the other (safe Rust has no
+    /// prefetch instruction; this is one).
+    #[inline]
+    fn touch(&self, names: &[ShortName]) {
+        let mask = self.short.slots.len() - 1;
+        let mut sum = 0u32;
+        for name in names {
+            sum = sum.wrapping_add(self.short.slots[name.hash() as usize & mask].len);
+        }
+        std::hint::black_box(sum);
+    }
+
     /// The id of a short name (not `LONG`).
     #[inline]
     fn intern_short(&mut self, key: ShortName) -> u32 {
@@ -500,18 +513,24 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
     let names = &mut output.names;
     names.clear();
     let mut long_names = Vec::new();
+    // Checking a whole block at once is faster than line by line.
+    let utf8 = std::str::from_utf8(text).ok();
     let mut line_index: u32 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let (line, after) = match memchr::memchr(b'\n', rest) {
+    let mut start = 0;
+    while start < text.len() {
+        let end = match memchr::memchr(b'\n', &text[start..]) {
             Some(lf) => {
                 block.lines += 1;
-                (&rest[..lf], &rest[lf + 1..])
+                start + lf
             }
-            None => (rest, &rest[rest.len()..]),
+            None => text.len(),
         };
-        rest = after;
-        match parse_line_fast(line) {
+        let parsed = match utf8.and_then(|utf8| utf8.get(start..end)) {
+            Some(line) => parse_text_line_fast(line),
+            None => parse_line_fast(&text[start..end]),
+        };
+        start = end + 1;
+        match parsed {
             Ok(Some(LineEvent::Conversation {
                 at,
                 conversation,
@@ -541,13 +560,16 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
         line_index += 1;
     }
     let mut long_names = long_names.iter();
-    for (event, name) in block.events.iter_mut().zip(names.iter()) {
-        event.conversation = if *name == ShortName::LONG {
-            let name = long_names.next().map_or("", String::as_str);
-            output.ids.intern_long(name)
-        } else {
-            output.ids.intern_short(*name)
-        };
+    for (events, names) in block.events.chunks_mut(32).zip(names.chunks(32)) {
+        output.ids.touch(names);
+        for (event, name) in events.iter_mut().zip(names) {
+            event.conversation = if *name == ShortName::LONG {
+                let name = long_names.next().map_or("", String::as_str);
+                output.ids.intern_long(name)
+            } else {
+                output.ids.intern_short(*name)
+            };
+        }
     }
     block
 }
