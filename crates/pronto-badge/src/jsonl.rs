@@ -62,7 +62,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
         .deserialize_any(LineVisitor)
         .map_err(describe_json_error)?;
     deserializer.end().map_err(describe_json_error)?;
-    fields.into_event().map(Some)
+    fields.take_event().map(Some)
 }
 
 /// Reads one line as [`parse_line`] does, with the same result and the same error messages, but
@@ -80,7 +80,7 @@ pub fn parse_text_line_fast(line: &str) -> Result<Option<LineEvent<'_>>, String>
     let stripped = line.strip_suffix('\r').unwrap_or(line);
     let mut fields = Fields::default();
     if crate::fastline::scan(stripped, &mut fields).is_some()
-        && let Ok(event) = fields.into_event()
+        && let Ok(event) = fields.take_event()
     {
         return Ok(Some(event));
     }
@@ -132,7 +132,7 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn into_event(&mut self) -> Result<LineEvent<'a>, String> {
+    pub(crate) fn take_event(&mut self) -> Result<LineEvent<'a>, String> {
         let kind = required("type", take(&mut self.kind))?;
         match kind.as_ref() {
             "message" => {
