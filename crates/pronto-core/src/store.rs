@@ -6,8 +6,10 @@
 //! Methods that change something return the [`Change`]s they appended to the workspace's
 //! change feed in the same transaction, for the event bus and Server-Sent Events.
 
+use crate::conversation::{Urgency, UrgencyBand};
 use crate::ids::*;
 use crate::model::*;
+use pronto_badge::time::MINUTE;
 use pronto_badge::{Availability, Millis, Status};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -33,7 +35,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One entry of a workspace's change feed: what the browsers and the workers hear about.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    /// Increasing within the installation; the SSE event id.
+    /// Unique within the installation, and increasing within a workspace in commit order (a
+    /// reader of [`Store::changes_since`] never misses a change committed later with a smaller
+    /// id); the SSE event id.
     pub id: i64,
     pub workspace: WorkspaceId,
     pub at: Millis,
@@ -43,11 +47,26 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChangeKind {
-    MessageCreated { inbox: InboxId, conversation: ConversationId, message: MessageId },
-    MessageUpdated { inbox: InboxId, conversation: ConversationId, message: MessageId },
-    ConversationUpdated { inbox: InboxId, conversation: ConversationId },
-    AvailabilityChanged { inbox: InboxId },
-    InboxChanged { inbox: InboxId },
+    MessageCreated {
+        inbox: InboxId,
+        conversation: ConversationId,
+        message: MessageId,
+    },
+    MessageUpdated {
+        inbox: InboxId,
+        conversation: ConversationId,
+        message: MessageId,
+    },
+    ConversationUpdated {
+        inbox: InboxId,
+        conversation: ConversationId,
+    },
+    AvailabilityChanged {
+        inbox: InboxId,
+    },
+    InboxChanged {
+        inbox: InboxId,
+    },
 }
 
 /// One event of an inbox's badge log, as stored: append-only, with a per-inbox sequence.
@@ -62,17 +81,36 @@ pub struct InboxEvent {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InboxFact {
-    Message { conversation: ConversationId, author: pronto_badge::Author },
-    Status { conversation: ConversationId, status: Status, by: Option<UserId> },
-    Availability { availability: Availability, by: Option<UserId> },
+    Message {
+        conversation: ConversationId,
+        author: pronto_badge::Author,
+    },
+    Status {
+        conversation: ConversationId,
+        status: Status,
+        by: Option<UserId>,
+    },
+    Availability {
+        availability: Availability,
+        by: Option<UserId>,
+    },
 }
 
 /// What an ingest did.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per ingest; boxing would only burden every caller"
+)]
 pub enum Ingested {
     /// The channel's message id was already stored: nothing changed.
     Duplicate { message: MessageId },
-    Stored { message: Message, conversation: Conversation, events: Vec<InboxEvent>, changes: Vec<Change> },
+    Stored {
+        message: Message,
+        conversation: Conversation,
+        events: Vec<InboxEvent>,
+        changes: Vec<Change>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +172,10 @@ pub struct OutboxEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     /// The channel accepted it at `at`: the reply counts from then.
-    Accepted { channel_message_id: String, at: Millis },
+    Accepted {
+        channel_message_id: String,
+        at: Millis,
+    },
     /// Try again at `retry_at`.
     Retry { reason: String, retry_at: Millis },
     /// Refused for good; it never counts.
@@ -170,38 +211,122 @@ pub struct InboxUpdate {
 /// The store. Adapters: `pronto-store-sqlite`, `pronto-store-postgres`.
 pub trait Store: Send + Sync + 'static {
     // Workspaces, users, members.
-    fn create_workspace(&self, name: &str, now: Millis) -> impl Future<Output = StoreResult<Workspace>> + Send;
-    fn workspace_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Workspace>>> + Send;
-    fn create_user(&self, email: &str, name: &str, password_hash: &str, now: Millis) -> impl Future<Output = StoreResult<User>> + Send;
+    fn create_workspace(
+        &self,
+        name: &str,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Workspace>> + Send;
+    fn workspace_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<Workspace>>> + Send;
+    fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     fn user_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    fn set_password(&self, user: UserId, password_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Adds the user to the workspace, or changes their role there.
-    fn set_member(&self, workspace: WorkspaceId, user: UserId, role: Role) -> impl Future<Output = StoreResult<()>> + Send;
-    fn member(&self, workspace: WorkspaceId, user: UserId) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
-    fn members(&self, workspace: WorkspaceId) -> impl Future<Output = StoreResult<Vec<Member>>> + Send;
+    fn set_member(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        role: Role,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn member(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> impl Future<Output = StoreResult<Option<Member>>> + Send;
+    fn members(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = StoreResult<Vec<Member>>> + Send;
     /// The workspaces a user belongs to, with their role in each.
-    fn memberships(&self, user: UserId) -> impl Future<Output = StoreResult<Vec<(Workspace, Role)>>> + Send;
-    fn set_presence(&self, workspace: WorkspaceId, user: UserId, presence: Presence) -> impl Future<Output = StoreResult<()>> + Send;
-    fn set_user_active(&self, user: UserId, active: bool) -> impl Future<Output = StoreResult<()>> + Send;
+    fn memberships(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = StoreResult<Vec<(Workspace, Role)>>> + Send;
+    fn set_presence(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        presence: Presence,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_user_active(
+        &self,
+        user: UserId,
+        active: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn user_count(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 
     // Sessions and API tokens (only hashes are stored).
     fn create_session(&self, session: &Session) -> impl Future<Output = StoreResult<()>> + Send;
-    fn session(&self, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    /// The session if it has not expired at `now` and its user is active.
+    fn session(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
     fn delete_session(&self, token_hash: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
-    fn create_api_token(&self, workspace: WorkspaceId, user: UserId, label: &str, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<ApiToken>> + Send;
-    /// The token's record, and marks it used at `now`.
-    fn use_api_token(&self, token_hash: &[u8], now: Millis) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
+    fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        label: &str,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<ApiToken>> + Send;
+    /// The token's record, and marks it used at `now` (at most once per
+    /// [`TOKEN_USE_RESOLUTION`], so that API reads do not each cost a write). `None` for an
+    /// unknown token or a deactivated user.
+    fn use_api_token(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
 
     // Inboxes.
-    fn create_inbox(&self, workspace: WorkspaceId, inbox: &NewInbox, now: Millis) -> impl Future<Output = StoreResult<Inbox>> + Send;
-    fn inboxes(&self, workspace: WorkspaceId) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
-    fn inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Inbox>> + Send;
-    fn update_inbox(&self, workspace: WorkspaceId, inbox: InboxId, update: &InboxUpdate) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    fn create_inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: &NewInbox,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    fn inboxes(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
+    fn inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> impl Future<Output = StoreResult<Inbox>> + Send;
+    fn update_inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        update: &InboxUpdate,
+    ) -> impl Future<Output = StoreResult<Inbox>> + Send;
     /// Deletes an inbox with its conversations, messages and events.
-    fn delete_inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The installation-wide lookup of a channel's key (a page id) to its inbox.
-    fn inbox_by_channel_key(&self, channel: ChannelKind, key: &str) -> impl Future<Output = StoreResult<Option<Inbox>>> + Send;
+    fn inbox_by_channel_key(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<Inbox>>> + Send;
     /// All inboxes of the installation, for workers that serve every workspace.
     fn all_inboxes(&self) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
 
@@ -209,40 +334,173 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message from a channel: finds or creates the contact and the conversation,
     /// appends the badge event, reopens a Done conversation (an `open` status event), keeps
     /// the urgency up to date; idempotent on (inbox, channel message id). One transaction.
-    fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> impl Future<Output = StoreResult<Ingested>> + Send;
-    fn conversations(&self, workspace: WorkspaceId, query: &ConversationQuery) -> impl Future<Output = StoreResult<ConversationPage>> + Send;
-    fn conversation(&self, workspace: WorkspaceId, conversation: ConversationId) -> impl Future<Output = StoreResult<ConversationSummary>> + Send;
+    fn ingest(
+        &self,
+        workspace: WorkspaceId,
+        incoming: &Incoming,
+    ) -> impl Future<Output = StoreResult<Ingested>> + Send;
+    fn conversations(
+        &self,
+        workspace: WorkspaceId,
+        query: &ConversationQuery,
+    ) -> impl Future<Output = StoreResult<ConversationPage>> + Send;
+    fn conversation(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> impl Future<Output = StoreResult<ConversationSummary>> + Send;
     /// The conversation's messages in time order.
-    fn messages(&self, workspace: WorkspaceId, conversation: ConversationId) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
-    fn contact(&self, workspace: WorkspaceId, contact: ContactId) -> impl Future<Output = StoreResult<Contact>> + Send;
+    fn messages(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> impl Future<Output = StoreResult<Vec<Message>>> + Send;
+    fn contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+    ) -> impl Future<Output = StoreResult<Contact>> + Send;
     /// Records a status change with the agent who made it (a badge event when it changes).
-    fn set_status(&self, workspace: WorkspaceId, conversation: ConversationId, status: Status, by: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(Conversation, Vec<InboxEvent>, Vec<Change>)>> + Send;
-    fn assign(&self, workspace: WorkspaceId, conversation: ConversationId, assignee: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(Conversation, Vec<Change>)>> + Send;
+    fn set_status(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        status: Status,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(Conversation, Vec<InboxEvent>, Vec<Change>)>> + Send;
+    fn assign(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        assignee: Option<UserId>,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(Conversation, Vec<Change>)>> + Send;
     /// Stores an agent's reply with its outbox entry, in one transaction. It is not a badge
     /// event yet: it becomes one when the channel accepts it ([`Store::finish_send`]).
-    fn reply(&self, workspace: WorkspaceId, conversation: ConversationId, agent: UserId, text: &str, now: Millis) -> impl Future<Output = StoreResult<(Message, OutboxEntry, Vec<Change>)>> + Send;
+    fn reply(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        agent: UserId,
+        text: &str,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(Message, OutboxEntry, Vec<Change>)>> + Send;
 
     // The outbox.
     /// Claims up to `limit` due entries of a channel kind, marking them `sending` (one node
-    /// only gets each entry).
-    fn claim_outbox(&self, channel: ChannelKind, limit: u32, now: Millis) -> impl Future<Output = StoreResult<Vec<OutboxEntry>>> + Send;
+    /// only gets each entry). An entry claimed and not finished within [`OUTBOX_LEASE`] is due
+    /// again: its sender is presumed dead (so a send is at least once, not exactly once).
+    fn claim_outbox(
+        &self,
+        channel: ChannelKind,
+        limit: u32,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxEntry>>> + Send;
     /// Records how a send ended; an accepted reply becomes an agent message event at the
     /// channel's acceptance time.
-    fn finish_send(&self, entry: &OutboxEntry, outcome: &SendOutcome, now: Millis) -> impl Future<Output = StoreResult<(Message, Vec<InboxEvent>, Vec<Change>)>> + Send;
+    fn finish_send(
+        &self,
+        entry: &OutboxEntry,
+        outcome: &SendOutcome,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(Message, Vec<InboxEvent>, Vec<Change>)>> + Send;
     fn outbox_depth(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 
     // Availability.
-    fn set_availability(&self, workspace: WorkspaceId, inbox: InboxId, availability: Availability, by: Option<UserId>, now: Millis) -> impl Future<Output = StoreResult<(InboxEvent, Vec<Change>)>> + Send;
+    fn set_availability(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        availability: Availability,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<(InboxEvent, Vec<Change>)>> + Send;
     /// The latest availability event of the inbox.
-    fn availability(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Option<InboxEvent>>> + Send;
+    fn availability(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> impl Future<Output = StoreResult<Option<InboxEvent>>> + Send;
 
     // The badge log and the trackers' snapshots.
-    /// The inbox's events with `seq > after_seq`, in (instant, sequence) order, at most `limit`.
-    fn inbox_events(&self, workspace: WorkspaceId, inbox: InboxId, after_seq: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
-    fn save_snapshot(&self, workspace: WorkspaceId, inbox: InboxId, seq: i64, bytes: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The inbox's events with `seq > after_seq`, at most `limit`: the first `limit` of them in
+    /// sequence (append) order, returned sorted by (instant, sequence). The next page is after
+    /// the greatest `seq` of this page (not the last event's, when instants came out of order).
+    /// A page that holds the whole log is exactly the contract's order; pages concatenated give
+    /// the same figures, since among equal instants the contract's order is the sequence's.
+    fn inbox_events(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        after_seq: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
+    fn save_snapshot(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        seq: i64,
+        bytes: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The latest snapshot and the sequence number it covers.
-    fn snapshot(&self, workspace: WorkspaceId, inbox: InboxId) -> impl Future<Output = StoreResult<Option<(i64, Vec<u8>)>>> + Send;
+    fn snapshot(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> impl Future<Output = StoreResult<Option<(i64, Vec<u8>)>>> + Send;
 
     // The change feed.
-    fn changes_since(&self, workspace: WorkspaceId, after: i64, limit: u32) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
+    fn changes_since(
+        &self,
+        workspace: WorkspaceId,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
+}
+
+/// How long a claimed outbox entry stays with its sender before it is due again.
+pub const OUTBOX_LEASE: Millis = 5 * MINUTE;
+
+/// How precisely [`Store::use_api_token`] records an API token's last use.
+pub const TOKEN_USE_RESOLUTION: Millis = MINUTE;
+
+/// How many characters of a message a conversation's preview keeps.
+pub const PREVIEW_CHARS: usize = 140;
+
+/// A conversation's preview of a message: its text with runs of whitespace made one space,
+/// cut to [`PREVIEW_CHARS`] characters (with an ellipsis when cut).
+pub fn preview(text: &str) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        for c in (!out.is_empty())
+            .then_some(' ')
+            .into_iter()
+            .chain(word.chars())
+        {
+            if count == PREVIEW_CHARS {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    out
+}
+
+/// Where a conversation stands in the urgency order, as the stores index it (band, then
+/// instant, both ascending): [`Urgency::rank`] for an open conversation; a Done or Spam one is
+/// calm, by latest activity, since the team is not expected to act on it (a customer message
+/// reopens a Done one). The `waiting` filter of [`ConversationQuery`] is "band below calm".
+pub fn conversation_rank(
+    status: Status,
+    urgency: &Urgency,
+    last_activity_at: Millis,
+) -> (UrgencyBand, Millis) {
+    match status {
+        Status::Open => urgency.rank(last_activity_at),
+        Status::Done | Status::Spam => (UrgencyBand::Calm, -last_activity_at),
+    }
 }

@@ -1,0 +1,501 @@
+//! Pronto's store on SQLite, the embedded default (`sqlite://pronto-data/pronto.db`).
+//!
+//! - **WAL** journal, so that readers never wait for the writer nor the writer for readers.
+//! - **`synchronous = FULL`**: every commit is on disk before it is acknowledged. A webhook
+//!   answered "200 OK" is not sent again by Meta, so a message acknowledged and then lost in a
+//!   power cut would be lost for good (and with it a start the badge must count). `NORMAL` in
+//!   WAL mode only loses the last commits on power loss, not on a crash of the process, but
+//!   group commit makes `FULL` cheap anyway: one fsync per batch, not per write.
+//! - **One writer task with group commit** (`writer.rs`): every write goes through a channel
+//!   to the one task that owns the writing connection; it runs all the writes waiting at that
+//!   moment in one transaction, each in its own savepoint (a failing one is rolled back alone),
+//!   and commits once. Readers use a separate pool of read-only connections.
+//! - A busy timeout, so that another process writing to the same file (`pronto user add`
+//!   while a server runs) is waited for instead of failing; foreign keys on.
+//!
+//! Instants come from the callers (`now` parameters); the store never reads the clock.
+
+mod cursor;
+mod rows;
+mod sql;
+mod writer;
+
+use pronto_badge::{Availability, Millis, Rules, Status};
+use pronto_core::store::*;
+use pronto_core::*;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Sqlite};
+use std::str::FromStr;
+use std::time::Duration;
+pub use writer::{MAX_BATCH, WriterStats};
+
+/// Where the data goes when no `DATABASE_URL` says otherwise.
+pub const DEFAULT_URL: &str = "sqlite://pronto-data/pronto.db";
+
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many read connections the pool keeps (each has a thread of its own in sqlx).
+const READERS: u32 = 4;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The SQLite store. Cheap to share behind an `Arc`; [`SqliteStore::close`] flushes it.
+pub struct SqliteStore {
+    writer: writer::Writer,
+    read: SqlitePool,
+    rules: Rules,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder if needed) the database at `url`, e.g.
+    /// `sqlite://pronto-data/pronto.db`, and brings its schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("bad SQLite URL {url:?}: {e}")))?;
+        let file = options.get_filename().to_owned();
+        if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+            return Err(StoreError::Invalid(
+                "the SQLite store needs a file (readers and the writer use separate connections)"
+                    .into(),
+            ));
+        }
+        if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", folder.display()))
+            })?;
+        }
+        let options = options
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full);
+        let mut conn = options
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .map_err(sql::db)?;
+        MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", file.display())))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(sql::db)?;
+        Ok(Self {
+            writer: writer::Writer::spawn(conn),
+            read,
+            rules: Rules::default(),
+        })
+    }
+
+    /// The rules whose silence and reply window keep conversations' urgency (the badge's
+    /// defaults unless set).
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Finishes every write sent so far, then closes the writer and the readers. Writes after
+    /// this fail with [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.read.close().await;
+    }
+
+    /// How many transactions the writer committed, and how many writes they held.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    async fn reader(&self) -> StoreResult<PoolConnection<Sqlite>> {
+        self.read.acquire().await.map_err(sql::db)
+    }
+}
+
+/// Runs `$body` (with `$conn` the writer's connection) in the writer's next batch.
+macro_rules! write {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        $store
+            .writer
+            .write(move |$conn| Box::pin(async move { $body }))
+            .await
+    };
+}
+
+/// Runs `$body` (with `$conn` a read connection).
+macro_rules! read {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let mut conn = $store.reader().await?;
+        let $conn: &mut sqlx::SqliteConnection = &mut conn;
+        $body
+    }};
+}
+
+impl Store for SqliteStore {
+    async fn create_workspace(&self, name: &str, now: Millis) -> StoreResult<Workspace> {
+        let name = name.to_owned();
+        write!(self, |conn| sql::create_workspace(conn, name, now).await)
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        read!(self, |conn| sql::workspace_by_name(conn, name).await)
+    }
+
+    async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> StoreResult<User> {
+        let (email, name, hash) = (email.to_owned(), name.to_owned(), password_hash.to_owned());
+        write!(self, |conn| sql::create_user(conn, email, name, hash, now)
+            .await)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        read!(self, |conn| sql::user_by_email(conn, email).await)
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        let hash = password_hash.to_owned();
+        write!(self, |conn| sql::set_password(conn, user, hash).await)
+    }
+
+    async fn set_member(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<()> {
+        write!(self, |conn| sql::set_member(conn, workspace, user, role)
+            .await)
+    }
+
+    async fn member(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Member>> {
+        read!(self, |conn| sql::member(conn, workspace, user).await)
+    }
+
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<Member>> {
+        read!(self, |conn| sql::members(conn, workspace).await)
+    }
+
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<(Workspace, Role)>> {
+        read!(self, |conn| sql::memberships(conn, user).await)
+    }
+
+    async fn set_presence(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        presence: Presence,
+    ) -> StoreResult<()> {
+        write!(self, |conn| sql::set_presence(
+            conn, workspace, user, presence
+        )
+        .await)
+    }
+
+    async fn set_user_active(&self, user: UserId, active: bool) -> StoreResult<()> {
+        write!(self, |conn| sql::set_user_active(conn, user, active).await)
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        read!(self, |conn| sql::user_count(conn).await)
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let session = session.clone();
+        write!(self, |conn| sql::create_session(conn, session).await)
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
+        read!(self, |conn| sql::session(conn, token_hash, now).await)
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        let hash = token_hash.to_vec();
+        write!(self, |conn| sql::delete_session(conn, hash).await)
+    }
+
+    async fn create_api_token(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        label: &str,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<ApiToken> {
+        let (label, hash) = (label.to_owned(), token_hash.to_vec());
+        write!(self, |conn| sql::create_api_token(
+            conn, workspace, user, label, hash, now
+        )
+        .await)
+    }
+
+    async fn use_api_token(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<ApiToken>> {
+        // A read, and a write only when the last use recorded is older than the resolution.
+        let token = read!(self, |conn| sql::api_token(conn, token_hash).await)?;
+        match token {
+            Some(token) if sql::token_use_is_news(token.last_used_at, now) => {
+                let hash = token_hash.to_vec();
+                write!(self, |conn| sql::mark_api_token_used(conn, hash, now).await)
+            }
+            token => Ok(token),
+        }
+    }
+
+    async fn create_inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: &NewInbox,
+        now: Millis,
+    ) -> StoreResult<Inbox> {
+        let inbox = inbox.clone();
+        write!(self, |conn| sql::create_inbox(conn, workspace, inbox, now)
+            .await)
+    }
+
+    async fn inboxes(&self, workspace: WorkspaceId) -> StoreResult<Vec<Inbox>> {
+        read!(self, |conn| sql::inboxes(conn, workspace).await)
+    }
+
+    async fn inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> StoreResult<Inbox> {
+        read!(self, |conn| sql::inbox(conn, workspace, inbox).await)
+    }
+
+    async fn update_inbox(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        update: &InboxUpdate,
+    ) -> StoreResult<Inbox> {
+        let update = update.clone();
+        write!(self, |conn| sql::update_inbox(
+            conn, workspace, inbox, update
+        )
+        .await)
+    }
+
+    async fn delete_inbox(&self, workspace: WorkspaceId, inbox: InboxId) -> StoreResult<()> {
+        write!(self, |conn| sql::delete_inbox(conn, workspace, inbox).await)
+    }
+
+    async fn inbox_by_channel_key(
+        &self,
+        channel: ChannelKind,
+        key: &str,
+    ) -> StoreResult<Option<Inbox>> {
+        read!(self, |conn| sql::inbox_by_channel_key(conn, channel, key)
+            .await)
+    }
+
+    async fn all_inboxes(&self) -> StoreResult<Vec<Inbox>> {
+        read!(self, |conn| sql::all_inboxes(conn).await)
+    }
+
+    async fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> StoreResult<Ingested> {
+        let (incoming, rules) = (incoming.clone(), self.rules);
+        write!(self, |conn| sql::ingest(conn, workspace, incoming, rules)
+            .await)
+    }
+
+    async fn conversations(
+        &self,
+        workspace: WorkspaceId,
+        query: &ConversationQuery,
+    ) -> StoreResult<ConversationPage> {
+        read!(self, |conn| sql::conversations(conn, workspace, query)
+            .await)
+    }
+
+    async fn conversation(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> StoreResult<ConversationSummary> {
+        read!(self, |conn| sql::conversation(
+            conn,
+            workspace,
+            conversation
+        )
+        .await)
+    }
+
+    async fn messages(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<Message>> {
+        read!(self, |conn| sql::messages(conn, workspace, conversation)
+            .await)
+    }
+
+    async fn contact(&self, workspace: WorkspaceId, contact: ContactId) -> StoreResult<Contact> {
+        read!(self, |conn| sql::contact(conn, workspace, contact).await)
+    }
+
+    async fn set_status(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        status: Status,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> StoreResult<(Conversation, Vec<InboxEvent>, Vec<Change>)> {
+        write!(self, |conn| sql::set_status(
+            conn,
+            workspace,
+            conversation,
+            status,
+            by,
+            now
+        )
+        .await)
+    }
+
+    async fn assign(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        assignee: Option<UserId>,
+        now: Millis,
+    ) -> StoreResult<(Conversation, Vec<Change>)> {
+        write!(self, |conn| sql::assign(
+            conn,
+            workspace,
+            conversation,
+            assignee,
+            now
+        )
+        .await)
+    }
+
+    async fn reply(
+        &self,
+        workspace: WorkspaceId,
+        conversation: ConversationId,
+        agent: UserId,
+        text: &str,
+        now: Millis,
+    ) -> StoreResult<(Message, OutboxEntry, Vec<Change>)> {
+        let text = text.to_owned();
+        write!(self, |conn| sql::reply(
+            conn,
+            workspace,
+            conversation,
+            agent,
+            text,
+            now
+        )
+        .await)
+    }
+
+    async fn claim_outbox(
+        &self,
+        channel: ChannelKind,
+        limit: u32,
+        now: Millis,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        write!(self, |conn| sql::claim_outbox(conn, channel, limit, now)
+            .await)
+    }
+
+    async fn finish_send(
+        &self,
+        entry: &OutboxEntry,
+        outcome: &SendOutcome,
+        now: Millis,
+    ) -> StoreResult<(Message, Vec<InboxEvent>, Vec<Change>)> {
+        let (entry, outcome, rules) = (entry.clone(), outcome.clone(), self.rules);
+        write!(self, |conn| sql::finish_send(
+            conn, entry, outcome, now, rules
+        )
+        .await)
+    }
+
+    async fn outbox_depth(&self) -> StoreResult<u64> {
+        read!(self, |conn| sql::outbox_depth(conn).await)
+    }
+
+    async fn set_availability(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        availability: Availability,
+        by: Option<UserId>,
+        now: Millis,
+    ) -> StoreResult<(InboxEvent, Vec<Change>)> {
+        write!(self, |conn| sql::set_availability(
+            conn,
+            workspace,
+            inbox,
+            availability,
+            by,
+            now
+        )
+        .await)
+    }
+
+    async fn availability(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> StoreResult<Option<InboxEvent>> {
+        read!(self, |conn| sql::availability(conn, workspace, inbox).await)
+    }
+
+    async fn inbox_events(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<InboxEvent>> {
+        read!(self, |conn| sql::inbox_events(
+            conn, workspace, inbox, after_seq, limit
+        )
+        .await)
+    }
+
+    async fn save_snapshot(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        seq: i64,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        let bytes = bytes.to_vec();
+        write!(self, |conn| sql::save_snapshot(
+            conn, workspace, inbox, seq, bytes
+        )
+        .await)
+    }
+
+    async fn snapshot(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+    ) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        read!(self, |conn| sql::snapshot(conn, workspace, inbox).await)
+    }
+
+    async fn changes_since(
+        &self,
+        workspace: WorkspaceId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Change>> {
+        read!(self, |conn| sql::changes_since(
+            conn, workspace, after, limit
+        )
+        .await)
+    }
+}

@@ -1,0 +1,2498 @@
+//! One conformance story for every store adapter: the same calls, the same answers, on SQLite
+//! and on PostgreSQL. An adapter's integration test opens a fresh store and runs
+//! [`run_all`]; each chapter is also public, to run alone while debugging.
+//!
+//! The chapters make their own workspaces (with names of their own), so they can share one
+//! store; they run one after another, since some of them (the outbox, user counts) look at
+//! installation-wide figures. Instants are fixed, never the clock.
+
+use futures_util::future::join_all;
+use pronto_badge::time::{DAY, HOUR, MINUTE, SECOND};
+use pronto_badge::{Author, Availability, Millis, Rules, Status};
+use pronto_core::conversation::Urgency;
+use pronto_core::store::*;
+use pronto_core::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The story's epoch: 2025-11-24T16:00:00Z.
+pub const T0: Millis = 1_764_000_000_000;
+
+/// Runs the whole story.
+pub async fn run_all<S: Store>(store: &S) {
+    workspaces_users_and_members(store).await;
+    sessions_and_api_tokens(store).await;
+    inboxes_and_channel_keys(store).await;
+    ingest_stores_each_message_once(store).await;
+    done_reopens_and_spam_stays(store).await;
+    status_and_assignment(store).await;
+    urgency_follows_the_messages(store).await;
+    conversation_lists_and_paging(store).await;
+    replies_and_the_outbox(store).await;
+    an_echo_ingested_before_the_acceptance_counts_once(store).await;
+    availability(store).await;
+    the_log_in_order_with_paging(store).await;
+    snapshots(store).await;
+    the_change_feed(store).await;
+    tenant_isolation(store).await;
+    deleting_an_inbox_deletes_what_it_holds(store).await;
+    concurrent_ingests(store, 200).await;
+    eprintln!("conformance story: every chapter passed");
+}
+
+// The cast.
+
+/// A workspace with an admin, an agent and an inbox.
+pub struct World {
+    pub ws: Workspace,
+    pub admin: User,
+    pub agent: User,
+    pub inbox: Inbox,
+}
+
+pub async fn world<S: Store>(store: &S, label: &str, channel: ChannelKind) -> World {
+    let ws = store
+        .create_workspace(&format!("Story {label}"), T0)
+        .await
+        .expect("workspace");
+    let admin = store
+        .create_user(
+            &format!("admin.{label}@example.com"),
+            "Admin",
+            "hash-admin",
+            T0,
+        )
+        .await
+        .expect("admin");
+    let agent = store
+        .create_user(
+            &format!("agent.{label}@example.com"),
+            "Agent",
+            "hash-agent",
+            T0,
+        )
+        .await
+        .expect("agent");
+    store
+        .set_member(ws.id, admin.id, Role::Admin)
+        .await
+        .expect("admin member");
+    store
+        .set_member(ws.id, agent.id, Role::Agent)
+        .await
+        .expect("agent member");
+    let inbox = store
+        .create_inbox(ws.id, &new_inbox("Support", channel, None), T0)
+        .await
+        .expect("inbox");
+    World {
+        ws,
+        admin,
+        agent,
+        inbox,
+    }
+}
+
+pub fn new_inbox(name: &str, channel: ChannelKind, key: Option<&str>) -> NewInbox {
+    NewInbox {
+        name: name.into(),
+        channel,
+        channel_key: key.map(Into::into),
+        settings: serde_json::json!({}),
+        sealed_secrets: None,
+    }
+}
+
+pub fn incoming(inbox: InboxId, contact: &str, mid: &str, at: Millis, author: Author) -> Incoming {
+    Incoming {
+        inbox,
+        contact_external_id: contact.into(),
+        contact_name: format!("Customer {contact}"),
+        channel_message_id: mid.into(),
+        at,
+        author,
+        text: format!("message {mid}"),
+        attachments: Vec::new(),
+    }
+}
+
+/// Ingests a message that must be new.
+pub async fn ingest<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    message: &Incoming,
+) -> (Message, Conversation, Vec<InboxEvent>, Vec<Change>) {
+    match store.ingest(ws, message).await.expect("ingest") {
+        Ingested::Stored {
+            message,
+            conversation,
+            events,
+            changes,
+        } => (message, conversation, events, changes),
+        Ingested::Duplicate { .. } => {
+            panic!("{} was taken for a duplicate", message.channel_message_id)
+        }
+    }
+}
+
+/// A reply sent and accepted by the channel at `at`.
+pub async fn answer<S: Store>(
+    store: &S,
+    world: &World,
+    conversation: ConversationId,
+    at: Millis,
+    mid: &str,
+) -> (Message, Vec<InboxEvent>) {
+    let (_, entry, _) = store
+        .reply(
+            world.ws.id,
+            conversation,
+            world.agent.id,
+            "Thanks, on it",
+            at,
+        )
+        .await
+        .expect("reply");
+    let claimed = store
+        .claim_outbox(entry.channel, 100, at)
+        .await
+        .expect("claim");
+    let mine = claimed
+        .iter()
+        .find(|e| e.id == entry.id && e.workspace == entry.workspace)
+        .expect("the reply is claimed");
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: mid.into(),
+        at,
+    };
+    let (message, events, _) = store
+        .finish_send(mine, &accepted, at)
+        .await
+        .expect("finish");
+    (message, events)
+}
+
+fn expect_not_found<T: std::fmt::Debug>(what: &str, result: StoreResult<T>) {
+    match result {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    }
+}
+
+fn expect_invalid<T: std::fmt::Debug>(what: &str, result: StoreResult<T>) {
+    match result {
+        Err(StoreError::Invalid(_)) => {}
+        other => panic!("{what}: expected Invalid, got {other:?}"),
+    }
+}
+
+fn expect_conflict<T: std::fmt::Debug>(what: &str, result: StoreResult<T>) {
+    match result {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("{what}: expected Conflict, got {other:?}"),
+    }
+}
+
+async fn all_events<S: Store>(store: &S, ws: WorkspaceId, inbox: InboxId) -> Vec<InboxEvent> {
+    store
+        .inbox_events(ws, inbox, 0, u32::MAX)
+        .await
+        .expect("events")
+}
+
+// The chapters.
+
+pub async fn workspaces_users_and_members<S: Store>(store: &S) {
+    let acme = store.create_workspace("Acme", T0).await.unwrap();
+    assert_eq!((acme.name.as_str(), acme.created_at), ("Acme", T0));
+    expect_conflict("a second Acme", store.create_workspace("Acme", T0).await);
+    assert_eq!(
+        store.workspace_by_name("Acme").await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(store.workspace_by_name("Nobody").await.unwrap(), None);
+
+    let users_before = store.user_count().await.unwrap();
+    let ann = store
+        .create_user("Ann@Example.com", "Ann", "hash-1", T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ann.email.as_str(), ann.name.as_str(), ann.active),
+        ("Ann@Example.com", "Ann", true)
+    );
+    assert_eq!(store.user_count().await.unwrap(), users_before + 1);
+    expect_conflict(
+        "the same email in other letters",
+        store.create_user("ann@example.COM", "Ann 2", "h", T0).await,
+    );
+    let found = store
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .expect("found by email, any case");
+    assert_eq!(found, ann);
+    assert_eq!(store.user_by_email("bob@example.com").await.unwrap(), None);
+
+    store.set_password(ann.id, "hash-2").await.unwrap();
+    assert_eq!(
+        store
+            .user_by_email("Ann@Example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "hash-2"
+    );
+    expect_not_found(
+        "password of nobody",
+        store.set_password(UserId(i64::MAX), "x").await,
+    );
+
+    assert_eq!(store.member(acme.id, ann.id).await.unwrap(), None);
+    store
+        .set_member(acme.id, ann.id, Role::Admin)
+        .await
+        .unwrap();
+    let member = store
+        .member(acme.id, ann.id)
+        .await
+        .unwrap()
+        .expect("member");
+    assert_eq!(
+        (member.workspace, member.role, member.presence),
+        (acme.id, Role::Admin, Presence::Offline)
+    );
+    assert_eq!(member.user.id, ann.id);
+    store
+        .set_member(acme.id, ann.id, Role::Agent)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(acme.id, ann.id).await.unwrap().unwrap().role,
+        Role::Agent
+    );
+    assert_eq!(store.members(acme.id).await.unwrap().len(), 1);
+
+    let other = store.create_workspace("Acme Two", T0 + 1).await.unwrap();
+    store
+        .set_member(other.id, ann.id, Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.memberships(ann.id).await.unwrap(),
+        vec![(acme.clone(), Role::Agent), (other.clone(), Role::Admin)]
+    );
+    expect_not_found(
+        "member of no workspace",
+        store
+            .set_member(WorkspaceId(i64::MAX), ann.id, Role::Agent)
+            .await,
+    );
+    expect_not_found(
+        "nobody as a member",
+        store
+            .set_member(acme.id, UserId(i64::MAX), Role::Agent)
+            .await,
+    );
+
+    store
+        .set_presence(acme.id, ann.id, Presence::Online)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .member(acme.id, ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .presence,
+        Presence::Online
+    );
+    assert_eq!(
+        store
+            .member(other.id, ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .presence,
+        Presence::Offline
+    );
+    let bob = store
+        .create_user("bob@example.com", "Bob", "h", T0)
+        .await
+        .unwrap();
+    expect_not_found(
+        "presence of a non-member",
+        store.set_presence(acme.id, bob.id, Presence::Busy).await,
+    );
+
+    store.set_user_active(ann.id, false).await.unwrap();
+    assert!(
+        !store
+            .user_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    store.set_user_active(ann.id, true).await.unwrap();
+    assert!(
+        store
+            .member(acme.id, ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
+            .active
+    );
+    expect_not_found(
+        "deactivating nobody",
+        store.set_user_active(UserId(i64::MAX), false).await,
+    );
+}
+
+pub async fn sessions_and_api_tokens<S: Store>(store: &S) {
+    let w = world(store, "auth", ChannelKind::Playground).await;
+    let session = Session {
+        token_hash: b"session-hash-1".to_vec(),
+        user: w.agent.id,
+        workspace: w.ws.id,
+        csrf_token: "csrf-1".into(),
+        expires_at: T0 + DAY,
+    };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(
+        store.session(&session.token_hash, T0).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store.session(&session.token_hash, T0 + DAY).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.session(b"unknown", T0).await.unwrap(), None);
+    expect_conflict(
+        "the same session twice",
+        store.create_session(&session).await,
+    );
+
+    store.set_user_active(w.agent.id, false).await.unwrap();
+    assert_eq!(
+        store.session(&session.token_hash, T0).await.unwrap(),
+        None,
+        "deactivated user"
+    );
+    store.set_user_active(w.agent.id, true).await.unwrap();
+    assert!(
+        store
+            .session(&session.token_hash, T0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store.delete_session(&session.token_hash).await.unwrap();
+    assert_eq!(store.session(&session.token_hash, T0).await.unwrap(), None);
+    store.delete_session(&session.token_hash).await.unwrap();
+
+    let outsider = store
+        .create_user("outsider.auth@example.com", "Out", "h", T0)
+        .await
+        .unwrap();
+    let foreign = Session {
+        token_hash: b"session-hash-2".to_vec(),
+        user: outsider.id,
+        ..session.clone()
+    };
+    expect_not_found(
+        "a session of a non-member",
+        store.create_session(&foreign).await,
+    );
+
+    let token = store
+        .create_api_token(w.ws.id, w.admin.id, "CI", b"token-hash-1", T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (token.workspace, token.user, token.label.as_str()),
+        (w.ws.id, w.admin.id, "CI")
+    );
+    assert_eq!((token.created_at, token.last_used_at), (T0, None));
+    let used = store
+        .use_api_token(b"token-hash-1", T0 + HOUR)
+        .await
+        .unwrap()
+        .expect("token");
+    assert_eq!(used.last_used_at, Some(T0 + HOUR));
+    assert_eq!(used.id, token.id);
+    let soon = store
+        .use_api_token(b"token-hash-1", T0 + HOUR + SECOND)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(soon.last_used_at, Some(T0 + HOUR), "within the resolution");
+    let later = T0 + HOUR + TOKEN_USE_RESOLUTION;
+    assert_eq!(
+        store
+            .use_api_token(b"token-hash-1", later)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(later)
+    );
+    assert_eq!(
+        store.use_api_token(b"token-hash-2", T0).await.unwrap(),
+        None
+    );
+    store.set_user_active(w.admin.id, false).await.unwrap();
+    assert_eq!(
+        store.use_api_token(b"token-hash-1", later).await.unwrap(),
+        None,
+        "deactivated user"
+    );
+    store.set_user_active(w.admin.id, true).await.unwrap();
+    expect_not_found(
+        "a token for a non-member",
+        store
+            .create_api_token(w.ws.id, outsider.id, "x", b"token-hash-3", T0)
+            .await,
+    );
+    expect_conflict(
+        "a token hash twice",
+        store
+            .create_api_token(w.ws.id, w.agent.id, "y", b"token-hash-1", T0)
+            .await,
+    );
+}
+
+pub async fn inboxes_and_channel_keys<S: Store>(store: &S) {
+    let w = world(store, "inboxes", ChannelKind::Playground).await;
+    let mut new = new_inbox("Page", ChannelKind::Messenger, Some("page-1"));
+    new.settings = serde_json::json!({"greeting": "hi"});
+    new.sealed_secrets = Some(vec![1, 2, 3]);
+    let page = store.create_inbox(w.ws.id, &new, T0 + 1).await.unwrap();
+    assert_eq!(
+        (
+            page.workspace,
+            page.name.as_str(),
+            page.channel,
+            page.channel_key.as_deref()
+        ),
+        (w.ws.id, "Page", ChannelKind::Messenger, Some("page-1"))
+    );
+    assert_eq!(
+        (
+            page.settings.clone(),
+            page.sealed_secrets.clone(),
+            page.created_at
+        ),
+        (new.settings.clone(), Some(vec![1, 2, 3]), T0 + 1)
+    );
+    assert_eq!(store.inbox(w.ws.id, page.id).await.unwrap(), page);
+    assert_eq!(
+        store.inboxes(w.ws.id).await.unwrap(),
+        vec![w.inbox.clone(), page.clone()]
+    );
+    assert_eq!(
+        store
+            .inbox_by_channel_key(ChannelKind::Messenger, "page-1")
+            .await
+            .unwrap(),
+        Some(page.clone())
+    );
+    assert_eq!(
+        store
+            .inbox_by_channel_key(ChannelKind::Instagram, "page-1")
+            .await
+            .unwrap(),
+        None,
+        "per channel kind"
+    );
+    assert_eq!(
+        store
+            .inbox_by_channel_key(ChannelKind::Messenger, "page-2")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let elsewhere = store
+        .create_workspace("Story inboxes elsewhere", T0)
+        .await
+        .unwrap();
+    expect_conflict(
+        "a page connected twice",
+        store.create_inbox(elsewhere.id, &new, T0).await,
+    );
+    let mut same_key_other_kind = new.clone();
+    same_key_other_kind.channel = ChannelKind::Instagram;
+    let insta = store
+        .create_inbox(elsewhere.id, &same_key_other_kind, T0)
+        .await
+        .unwrap();
+    let keyless = store
+        .create_inbox(
+            w.ws.id,
+            &new_inbox("Play 2", ChannelKind::Playground, None),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keyless.channel_key, None);
+    expect_invalid(
+        "an inbox without a name",
+        store
+            .create_inbox(w.ws.id, &new_inbox(" ", ChannelKind::Playground, None), T0)
+            .await,
+    );
+    expect_not_found(
+        "an inbox of no workspace",
+        store
+            .create_inbox(
+                WorkspaceId(i64::MAX),
+                &new_inbox("x", ChannelKind::Api, None),
+                T0,
+            )
+            .await,
+    );
+
+    let update = InboxUpdate {
+        name: Some("Page renamed".into()),
+        settings: Some(serde_json::json!({"greeting": "hello"})),
+        sealed_secrets: None,
+    };
+    let updated = store.update_inbox(w.ws.id, page.id, &update).await.unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.settings.clone()),
+        ("Page renamed", serde_json::json!({"greeting": "hello"}))
+    );
+    assert_eq!(
+        updated.sealed_secrets,
+        Some(vec![1, 2, 3]),
+        "secrets kept when not updated"
+    );
+    let resealed = store
+        .update_inbox(
+            w.ws.id,
+            page.id,
+            &InboxUpdate {
+                sealed_secrets: Some(vec![9]),
+                ..InboxUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (resealed.name.as_str(), resealed.sealed_secrets.clone()),
+        ("Page renamed", Some(vec![9]))
+    );
+    assert_eq!(store.inbox(w.ws.id, page.id).await.unwrap(), resealed);
+    expect_invalid(
+        "settings that are not an object",
+        store
+            .update_inbox(
+                w.ws.id,
+                page.id,
+                &InboxUpdate {
+                    settings: Some(serde_json::json!([1])),
+                    ..InboxUpdate::default()
+                },
+            )
+            .await,
+    );
+    expect_not_found(
+        "updating no inbox",
+        store
+            .update_inbox(w.ws.id, InboxId(i64::MAX), &update)
+            .await,
+    );
+
+    let all = store.all_inboxes().await.unwrap();
+    for inbox in [&w.inbox, &resealed, &insta, &keyless] {
+        assert!(all.contains(inbox), "all_inboxes holds {}", inbox.name);
+    }
+
+    store.delete_inbox(w.ws.id, page.id).await.unwrap();
+    expect_not_found("a deleted inbox", store.inbox(w.ws.id, page.id).await);
+    expect_not_found(
+        "deleting it again",
+        store.delete_inbox(w.ws.id, page.id).await,
+    );
+    assert_eq!(
+        store
+            .inbox_by_channel_key(ChannelKind::Messenger, "page-1")
+            .await
+            .unwrap(),
+        None
+    );
+    let again = store
+        .create_inbox(elsewhere.id, &new, T0)
+        .await
+        .expect("the page can be connected again");
+    assert_eq!(
+        store
+            .inbox_by_channel_key(ChannelKind::Messenger, "page-1")
+            .await
+            .unwrap(),
+        Some(again)
+    );
+}
+
+pub async fn ingest_stores_each_message_once<S: Store>(store: &S) {
+    let w = world(store, "ingest", ChannelKind::Playground).await;
+    let mut first = incoming(w.inbox.id, "psid-1", "m-1", T0, Author::Customer);
+    first.attachments = vec![Attachment {
+        kind: "image".into(),
+        url: "https://example.com/a.png".into(),
+        name: Some("a.png".into()),
+    }];
+    let (message, conversation, events, changes) = ingest(store, w.ws.id, &first).await;
+    assert_eq!(
+        (
+            message.workspace,
+            message.conversation,
+            message.author,
+            message.agent
+        ),
+        (w.ws.id, conversation.id, Author::Customer, None)
+    );
+    assert_eq!(
+        (
+            message.channel_message_id.as_deref(),
+            message.at,
+            message.text.as_str()
+        ),
+        (Some("m-1"), T0, "message m-1")
+    );
+    assert_eq!(
+        (message.attachments.clone(), message.delivery.clone()),
+        (first.attachments.clone(), Delivery::Received)
+    );
+    assert_eq!(
+        (
+            conversation.workspace,
+            conversation.inbox,
+            conversation.status,
+            conversation.assignee
+        ),
+        (w.ws.id, w.inbox.id, Status::Open, None)
+    );
+    assert_eq!(
+        (conversation.last_activity_at, conversation.preview.as_str()),
+        (T0, "message m-1")
+    );
+    assert_eq!(conversation.urgency.waiting_since, Some(T0));
+    assert_eq!(
+        events,
+        vec![InboxEvent {
+            inbox: w.inbox.id,
+            seq: 1,
+            at: T0,
+            fact: InboxFact::Message {
+                conversation: conversation.id,
+                author: Author::Customer
+            }
+        }]
+    );
+    let kinds: Vec<_> = changes.iter().map(|c| c.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ChangeKind::MessageCreated {
+                inbox: w.inbox.id,
+                conversation: conversation.id,
+                message: message.id
+            },
+            ChangeKind::ConversationUpdated {
+                inbox: w.inbox.id,
+                conversation: conversation.id
+            },
+        ]
+    );
+    let contact = store.contact(w.ws.id, conversation.contact).await.unwrap();
+    assert_eq!(
+        (
+            contact.inbox,
+            contact.external_id.as_str(),
+            contact.name.as_str()
+        ),
+        (w.inbox.id, "psid-1", "Customer psid-1")
+    );
+
+    // The same message again is stored once.
+    assert_eq!(
+        store.ingest(w.ws.id, &first).await.unwrap(),
+        Ingested::Duplicate {
+            message: message.id
+        }
+    );
+    let mut changed_text = first.clone();
+    changed_text.text = "edited".into();
+    assert_eq!(
+        store.ingest(w.ws.id, &changed_text).await.unwrap(),
+        Ingested::Duplicate {
+            message: message.id
+        }
+    );
+    assert_eq!(
+        store.messages(w.ws.id, conversation.id).await.unwrap(),
+        vec![message.clone()]
+    );
+    assert_eq!(all_events(store, w.ws.id, w.inbox.id).await.len(), 1);
+
+    // The same message id in another inbox is another message.
+    let other_inbox = store
+        .create_inbox(
+            w.ws.id,
+            &new_inbox("Other", ChannelKind::Playground, None),
+            T0,
+        )
+        .await
+        .unwrap();
+    let (_, elsewhere, other_events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(other_inbox.id, "psid-1", "m-1", T0, Author::Customer),
+    )
+    .await;
+    assert_ne!(elsewhere.id, conversation.id);
+    assert_eq!(other_events[0].seq, 1, "sequences are per inbox");
+
+    // One thread per (inbox, contact); the contact's name follows the channel.
+    let mut second = incoming(w.inbox.id, "psid-1", "m-2", T0 + MINUTE, Author::Customer);
+    second.contact_name = "Ann Smith".into();
+    let (message2, same, events2, _) = ingest(store, w.ws.id, &second).await;
+    assert_eq!(same.id, conversation.id);
+    assert_eq!(events2[0].seq, 2);
+    assert_eq!(
+        store
+            .contact(w.ws.id, conversation.contact)
+            .await
+            .unwrap()
+            .name,
+        "Ann Smith"
+    );
+    assert_eq!(
+        store.messages(w.ws.id, conversation.id).await.unwrap(),
+        vec![message, message2]
+    );
+    let (_, another, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "psid-2", "m-3", T0, Author::Customer),
+    )
+    .await;
+    assert_ne!(another.id, conversation.id);
+    assert_ne!(another.contact, conversation.contact);
+
+    expect_not_found(
+        "ingest into no inbox",
+        store
+            .ingest(
+                w.ws.id,
+                &incoming(InboxId(i64::MAX), "p", "m-x", T0, Author::Customer),
+            )
+            .await,
+    );
+    expect_invalid(
+        "a message without an id",
+        store
+            .ingest(
+                w.ws.id,
+                &incoming(w.inbox.id, "p", "", T0, Author::Customer),
+            )
+            .await,
+    );
+}
+
+pub async fn done_reopens_and_spam_stays<S: Store>(store: &S) {
+    let w = world(store, "lifecycle", ChannelKind::Playground).await;
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-1", T0, Author::Customer),
+    )
+    .await;
+    let (done, events, _) = store
+        .set_status(w.ws.id, c.id, Status::Done, Some(w.agent.id), T0 + MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(done.status, Status::Done);
+    assert_eq!(
+        events[0].fact,
+        InboxFact::Status {
+            conversation: c.id,
+            status: Status::Done,
+            by: Some(w.agent.id)
+        }
+    );
+
+    // Automation and agents do not reopen it.
+    let (_, still, events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-2", T0 + 2 * MINUTE, Author::Automation),
+    )
+    .await;
+    assert_eq!((still.status, events.len()), (Status::Done, 1));
+    let (_, still, events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-3", T0 + 3 * MINUTE, Author::Agent),
+    )
+    .await;
+    assert_eq!((still.status, events.len()), (Status::Done, 1));
+
+    // A customer does: an `open` status event, then the message.
+    let (_, reopened, events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-4", T0 + 4 * MINUTE, Author::Customer),
+    )
+    .await;
+    assert_eq!(reopened.status, Status::Open);
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[0].at, events[0].fact.clone()),
+        (
+            T0 + 4 * MINUTE,
+            InboxFact::Status {
+                conversation: c.id,
+                status: Status::Open,
+                by: None
+            }
+        )
+    );
+    assert_eq!(
+        events[1].fact,
+        InboxFact::Message {
+            conversation: c.id,
+            author: Author::Customer
+        }
+    );
+    assert!(events[0].seq < events[1].seq);
+    assert_eq!(
+        store
+            .conversation(w.ws.id, c.id)
+            .await
+            .unwrap()
+            .conversation
+            .status,
+        Status::Open
+    );
+
+    // A late customer message (older than the Done) reopens it no earlier than the Done.
+    store
+        .set_status(w.ws.id, c.id, Status::Done, None, T0 + 10 * MINUTE)
+        .await
+        .unwrap();
+    let (_, reopened, events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-5", T0 + 5 * MINUTE, Author::Customer),
+    )
+    .await;
+    assert_eq!(reopened.status, Status::Open);
+    assert_eq!(events[0].at, T0 + 10 * MINUTE);
+
+    // Spam stays Spam until someone reopens it.
+    store
+        .set_status(
+            w.ws.id,
+            c.id,
+            Status::Spam,
+            Some(w.admin.id),
+            T0 + 20 * MINUTE,
+        )
+        .await
+        .unwrap();
+    let (_, spam, events, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "l-6", T0 + 21 * MINUTE, Author::Customer),
+    )
+    .await;
+    assert_eq!(spam.status, Status::Spam);
+    assert_eq!(events.len(), 1);
+    let (open, events, _) = store
+        .set_status(
+            w.ws.id,
+            c.id,
+            Status::Open,
+            Some(w.admin.id),
+            T0 + 22 * MINUTE,
+        )
+        .await
+        .unwrap();
+    assert_eq!((open.status, events.len()), (Status::Open, 1));
+}
+
+pub async fn status_and_assignment<S: Store>(store: &S) {
+    let w = world(store, "status", ChannelKind::Playground).await;
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p1", "s-1", T0, Author::Customer),
+    )
+    .await;
+    let (same, events, changes) = store
+        .set_status(w.ws.id, c.id, Status::Open, None, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (same.status, events.len(), changes.len()),
+        (Status::Open, 0, 0),
+        "no change, no event"
+    );
+    let (done, events, changes) = store
+        .set_status(w.ws.id, c.id, Status::Done, Some(w.admin.id), T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(done.status, Status::Done);
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].at, events[0].seq), (T0 + 2, 2));
+    assert_eq!(
+        changes.iter().map(|c| c.kind.clone()).collect::<Vec<_>>(),
+        vec![ChangeKind::ConversationUpdated {
+            inbox: w.inbox.id,
+            conversation: c.id
+        }]
+    );
+    let outsider = store
+        .create_user("outsider.status@example.com", "Out", "h", T0)
+        .await
+        .unwrap();
+    expect_not_found(
+        "a status change by a non-member",
+        store
+            .set_status(w.ws.id, c.id, Status::Spam, Some(outsider.id), T0 + 3)
+            .await,
+    );
+    expect_not_found(
+        "the status of no conversation",
+        store
+            .set_status(w.ws.id, ConversationId(i64::MAX), Status::Done, None, T0)
+            .await,
+    );
+
+    let (assigned, changes) = store
+        .assign(w.ws.id, c.id, Some(w.agent.id), T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!((assigned.assignee, changes.len()), (Some(w.agent.id), 1));
+    let (again, changes) = store
+        .assign(w.ws.id, c.id, Some(w.agent.id), T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!((again.assignee, changes.len()), (Some(w.agent.id), 0));
+    assert_eq!(
+        store
+            .conversation(w.ws.id, c.id)
+            .await
+            .unwrap()
+            .conversation
+            .assignee,
+        Some(w.agent.id)
+    );
+    expect_not_found(
+        "assigning a non-member",
+        store.assign(w.ws.id, c.id, Some(outsider.id), T0 + 6).await,
+    );
+    let (unassigned, changes) = store.assign(w.ws.id, c.id, None, T0 + 7).await.unwrap();
+    assert_eq!((unassigned.assignee, changes.len()), (None, 1));
+    // Assigning changes no badge figure: no event.
+    assert_eq!(all_events(store, w.ws.id, w.inbox.id).await.len(), 2);
+}
+
+pub async fn urgency_follows_the_messages<S: Store>(store: &S) {
+    let rules = Rules::default();
+    let w = world(store, "urgency", ChannelKind::Api).await;
+    let mut expected = Urgency::default();
+
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p", "u-1", T0, Author::Customer),
+    )
+    .await;
+    expected.on_message(Author::Customer, T0, &rules);
+    assert_eq!(c.urgency, expected);
+    assert_eq!(
+        c.urgency,
+        Urgency {
+            last_message_at: Some(T0),
+            waiting_since: Some(T0),
+            unanswered_since: Some(T0),
+            reply_window_closes_at: Some(T0 + DAY)
+        }
+    );
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p", "u-2", T0 + SECOND, Author::Automation),
+    )
+    .await;
+    assert_eq!(c.urgency, expected, "automation is invisible");
+    assert_eq!(
+        (c.last_activity_at, c.preview.as_str()),
+        (T0 + SECOND, "message u-2")
+    );
+
+    // A reply waiting in the outbox is not an answer yet; accepted, it is.
+    let (_, entry, _) = store
+        .reply(w.ws.id, c.id, w.agent.id, "On it", T0 + 2 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .conversation(w.ws.id, c.id)
+            .await
+            .unwrap()
+            .conversation
+            .urgency,
+        expected
+    );
+    let claimed = store
+        .claim_outbox(ChannelKind::Api, 10, T0 + 2 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![entry.id]
+    );
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "u-out-1".into(),
+        at: T0 + 5 * MINUTE,
+    };
+    store
+        .finish_send(&claimed[0], &accepted, T0 + 5 * MINUTE)
+        .await
+        .unwrap();
+    expected.on_message(Author::Agent, T0 + 5 * MINUTE, &rules);
+    let c = store
+        .conversation(w.ws.id, c.id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.urgency, expected);
+    assert_eq!(
+        (c.urgency.waiting_since, c.urgency.unanswered_since),
+        (None, None)
+    );
+
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p", "u-3", T0 + 10 * MINUTE, Author::Customer),
+    )
+    .await;
+    expected.on_message(Author::Customer, T0 + 10 * MINUTE, &rules);
+    assert_eq!(c.urgency, expected);
+    assert_eq!(
+        (c.urgency.waiting_since, c.urgency.unanswered_since),
+        (None, Some(T0 + 10 * MINUTE)),
+        "a follow-up"
+    );
+    let late = T0 + 10 * MINUTE + DAY + HOUR;
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p", "u-4", late, Author::Customer),
+    )
+    .await;
+    expected.on_message(Author::Customer, late, &rules);
+    assert_eq!(c.urgency, expected);
+    assert_eq!(
+        c.urgency.waiting_since,
+        Some(late),
+        "a new start after a day of silence"
+    );
+
+    // A message older than the latest one: the urgency is what all the messages in time order make.
+    let (_, c, _, _) = ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "p", "u-5", T0 + 20 * MINUTE, Author::Agent),
+    )
+    .await;
+    let timeline = [
+        (Author::Customer, T0),
+        (Author::Agent, T0 + 5 * MINUTE),
+        (Author::Customer, T0 + 10 * MINUTE),
+        (Author::Agent, T0 + 20 * MINUTE),
+        (Author::Customer, late),
+    ];
+    assert_eq!(c.urgency, Urgency::from_messages(timeline, &rules));
+    assert_eq!(
+        c.last_activity_at, late,
+        "an old message does not move the activity back"
+    );
+    assert_eq!(c.preview, "message u-4");
+}
+
+/// The conversations of a page's items, by id.
+fn ids(page: &ConversationPage) -> Vec<ConversationId> {
+    page.items.iter().map(|s| s.conversation.id).collect()
+}
+
+/// All pages of a query, `limit` at a time.
+async fn all_pages<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    query: &ConversationQuery,
+    limit: u32,
+) -> Vec<ConversationId> {
+    let mut query = ConversationQuery {
+        limit,
+        cursor: None,
+        ..query.clone()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let page = store.conversations(ws, &query).await.expect("page");
+        assert!(page.items.len() <= limit as usize);
+        seen.extend(ids(&page));
+        match page.next {
+            Some(next) => query.cursor = Some(next),
+            None => return seen,
+        }
+    }
+    panic!("paging does not end");
+}
+
+pub async fn conversation_lists_and_paging<S: Store>(store: &S) {
+    let w = world(store, "lists", ChannelKind::Playground).await;
+    let second = store
+        .create_inbox(
+            w.ws.id,
+            &new_inbox("Second", ChannelKind::Webchat, None),
+            T0,
+        )
+        .await
+        .unwrap();
+    let ws = w.ws.id;
+    let open =
+        |inbox, contact: &str, mid: &str, at| incoming(inbox, contact, mid, at, Author::Customer);
+    let (_, c1, _, _) = ingest(store, ws, &open(w.inbox.id, "c1", "l1", T0 + HOUR)).await;
+    let (_, c2, _, _) = ingest(store, ws, &open(w.inbox.id, "c2", "l2", T0 + 2 * HOUR)).await;
+    let (_, c3, _, _) = ingest(store, ws, &open(w.inbox.id, "c3", "l3a", T0)).await;
+    answer(store, &w, c3.id, T0 + 10 * MINUTE, "l3-out").await;
+    ingest(store, ws, &open(w.inbox.id, "c3", "l3b", T0 + 20 * MINUTE)).await;
+    let (_, c4, _, _) = ingest(store, ws, &open(w.inbox.id, "c4", "l4", T0 + 30 * MINUTE)).await;
+    answer(store, &w, c4.id, T0 + 40 * MINUTE, "l4-out").await;
+    let (_, c5, _, _) = ingest(store, ws, &open(w.inbox.id, "c5", "l5", T0 + 3 * HOUR)).await;
+    store
+        .set_status(ws, c5.id, Status::Done, None, T0 + 3 * HOUR + MINUTE)
+        .await
+        .unwrap();
+    let (_, c6, _, _) = ingest(store, ws, &open(w.inbox.id, "c6", "l6", T0 + 4 * HOUR)).await;
+    store
+        .set_status(ws, c6.id, Status::Spam, None, T0 + 4 * HOUR + MINUTE)
+        .await
+        .unwrap();
+    let (_, c7, _, _) = ingest(store, ws, &open(second.id, "c7", "l7", T0 + 5 * MINUTE)).await;
+    let (_, c8, _, _) = ingest(store, ws, &open(w.inbox.id, "c8", "l8", T0 + HOUR)).await;
+
+    let urgency = ConversationQuery {
+        inbox: None,
+        status: None,
+        assignee: None,
+        waiting: false,
+        order: ConversationOrder::Urgency,
+        cursor: None,
+        limit: 100,
+    };
+    let activity = ConversationQuery {
+        order: ConversationOrder::Activity,
+        ..urgency.clone()
+    };
+    // First answers by their start (c1 and c8 tie: by id), the follow-up by its window, then the
+    // calm ones, the latest activity first (Done and Spam are calm).
+    let by_urgency = vec![c7.id, c1.id, c8.id, c2.id, c3.id, c6.id, c5.id, c4.id];
+    let by_activity = vec![c6.id, c5.id, c2.id, c8.id, c1.id, c4.id, c3.id, c7.id];
+    let page = store.conversations(ws, &urgency).await.unwrap();
+    assert_eq!((ids(&page), page.next.clone()), (by_urgency.clone(), None));
+    let first = &page.items[0];
+    assert_eq!(
+        (first.contact_name.as_str(), first.channel),
+        ("Customer c7", ChannelKind::Webchat)
+    );
+    assert_eq!(
+        ids(&store.conversations(ws, &activity).await.unwrap()),
+        by_activity
+    );
+    assert_eq!(
+        store
+            .conversation(ws, c3.id)
+            .await
+            .unwrap()
+            .conversation
+            .urgency
+            .reply_window_closes_at,
+        Some(T0 + 20 * MINUTE + DAY)
+    );
+
+    // Paging, a few at a time: every conversation once, in the same order.
+    for limit in [1, 2, 3, 7, 8] {
+        assert_eq!(
+            all_pages(store, ws, &urgency, limit).await,
+            by_urgency,
+            "urgency, {limit} a page"
+        );
+        assert_eq!(
+            all_pages(store, ws, &activity, limit).await,
+            by_activity,
+            "activity, {limit} a page"
+        );
+    }
+
+    // Filters.
+    let only = |q: ConversationQuery| async move { all_pages(store, ws, &q, 2).await };
+    assert_eq!(
+        only(ConversationQuery {
+            inbox: Some(second.id),
+            ..urgency.clone()
+        })
+        .await,
+        vec![c7.id]
+    );
+    assert_eq!(
+        only(ConversationQuery {
+            waiting: true,
+            ..urgency.clone()
+        })
+        .await,
+        vec![c7.id, c1.id, c8.id, c2.id, c3.id]
+    );
+    assert_eq!(
+        only(ConversationQuery {
+            status: Some(Status::Open),
+            ..activity.clone()
+        })
+        .await,
+        vec![c2.id, c8.id, c1.id, c4.id, c3.id, c7.id]
+    );
+    assert_eq!(
+        only(ConversationQuery {
+            status: Some(Status::Spam),
+            ..urgency.clone()
+        })
+        .await,
+        vec![c6.id]
+    );
+    store
+        .assign(ws, c2.id, Some(w.agent.id), T0 + 5 * HOUR)
+        .await
+        .unwrap();
+    store
+        .assign(ws, c4.id, Some(w.agent.id), T0 + 5 * HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        only(ConversationQuery {
+            assignee: Some(Some(w.agent.id)),
+            ..urgency.clone()
+        })
+        .await,
+        vec![c2.id, c4.id]
+    );
+    assert_eq!(
+        only(ConversationQuery {
+            assignee: Some(None),
+            ..urgency.clone()
+        })
+        .await,
+        vec![c7.id, c1.id, c8.id, c3.id, c6.id, c5.id]
+    );
+    assert_eq!(
+        only(ConversationQuery {
+            assignee: Some(Some(w.agent.id)),
+            waiting: true,
+            inbox: Some(w.inbox.id),
+            ..urgency.clone()
+        })
+        .await,
+        vec![c2.id]
+    );
+
+    // The order keeps up with the conversations: an answer makes a first answer calm.
+    answer(store, &w, c1.id, T0 + 6 * HOUR, "l1-out").await;
+    let waiting = store
+        .conversations(
+            ws,
+            &ConversationQuery {
+                waiting: true,
+                ..urgency.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&waiting), vec![c7.id, c8.id, c2.id, c3.id]);
+    assert_eq!(
+        ids(&store.conversations(ws, &urgency).await.unwrap())[4],
+        c1.id,
+        "the most recently active calm one"
+    );
+
+    // Cursors are opaque but checked.
+    let page = store
+        .conversations(
+            ws,
+            &ConversationQuery {
+                limit: 2,
+                ..urgency.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let cursor = page.next.expect("more pages");
+    expect_invalid(
+        "an urgency cursor on an activity list",
+        store
+            .conversations(
+                ws,
+                &ConversationQuery {
+                    cursor: Some(cursor),
+                    ..activity.clone()
+                },
+            )
+            .await,
+    );
+    expect_invalid(
+        "a made-up cursor",
+        store
+            .conversations(
+                ws,
+                &ConversationQuery {
+                    cursor: Some("nonsense".into()),
+                    ..urgency.clone()
+                },
+            )
+            .await,
+    );
+}
+
+pub async fn replies_and_the_outbox<S: Store>(store: &S) {
+    let w = world(store, "outbox", ChannelKind::Email).await;
+    let ws = w.ws.id;
+    let (_, c, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "ann@example.org", "o-1", T0, Author::Customer),
+    )
+    .await;
+    let depth = store.outbox_depth().await.unwrap();
+    let now = T0 + MINUTE;
+    let (message, entry, changes) = store
+        .reply(ws, c.id, w.agent.id, "Hello Ann", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            message.author,
+            message.agent,
+            message.channel_message_id.clone(),
+            message.delivery.clone()
+        ),
+        (Author::Agent, Some(w.agent.id), None, Delivery::Queued)
+    );
+    assert_eq!(
+        (message.text.as_str(), message.conversation),
+        ("Hello Ann", c.id)
+    );
+    assert_eq!(
+        (
+            entry.workspace,
+            entry.inbox,
+            entry.channel,
+            entry.conversation,
+            entry.message
+        ),
+        (ws, w.inbox.id, ChannelKind::Email, c.id, message.id)
+    );
+    assert_eq!(
+        (
+            entry.contact_external_id.as_str(),
+            entry.text.as_str(),
+            entry.attempts,
+            entry.created_at
+        ),
+        ("ann@example.org", "Hello Ann", 0, now)
+    );
+    assert_eq!(changes.len(), 2);
+    assert_eq!(store.outbox_depth().await.unwrap(), depth + 1);
+    assert_eq!(
+        all_events(store, ws, w.inbox.id).await.len(),
+        1,
+        "a queued reply is no event"
+    );
+    let shown = store.conversation(ws, c.id).await.unwrap().conversation;
+    assert_eq!(
+        (shown.preview.as_str(), shown.last_activity_at),
+        ("Hello Ann", now)
+    );
+    expect_invalid(
+        "an empty reply",
+        store.reply(ws, c.id, w.agent.id, "  ", now).await,
+    );
+    let outsider = store
+        .create_user("outsider.outbox@example.com", "Out", "h", T0)
+        .await
+        .unwrap();
+    expect_not_found(
+        "a reply by a non-member",
+        store.reply(ws, c.id, outsider.id, "hi", now).await,
+    );
+    expect_not_found(
+        "a reply to no conversation",
+        store
+            .reply(ws, ConversationId(i64::MAX), w.agent.id, "hi", now)
+            .await,
+    );
+
+    // Claimed once; a retry comes back when it is due.
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, now - 1)
+            .await
+            .unwrap(),
+        vec![],
+        "not due yet"
+    );
+    let claimed = store
+        .claim_outbox(ChannelKind::Email, 10, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed,
+        vec![OutboxEntry {
+            attempts: 1,
+            ..entry.clone()
+        }]
+    );
+    assert_eq!(
+        store.messages(ws, c.id).await.unwrap()[1].delivery,
+        Delivery::Sending
+    );
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, now)
+            .await
+            .unwrap(),
+        vec![],
+        "claimed already"
+    );
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Webchat, 10, now)
+            .await
+            .unwrap(),
+        vec![],
+        "another channel"
+    );
+    let retry = SendOutcome::Retry {
+        reason: "timeout".into(),
+        retry_at: now + MINUTE,
+    };
+    let (queued, events, changes) = store
+        .finish_send(&claimed[0], &retry, now + SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        (queued.delivery, events.len(), changes.len()),
+        (Delivery::Queued, 0, 1)
+    );
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, now + 30 * SECOND)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    let claimed = store
+        .claim_outbox(ChannelKind::Email, 10, now + MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|e| (e.id, e.attempts))
+            .collect::<Vec<_>>(),
+        vec![(entry.id, 2)]
+    );
+
+    // Accepted: an agent event at the acceptance time, not at the reply's.
+    let accepted_at = now + MINUTE + 3 * SECOND;
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "smtp-1".into(),
+        at: accepted_at,
+    };
+    let (sent, events, changes) = store
+        .finish_send(&claimed[0], &accepted, accepted_at + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            sent.delivery.clone(),
+            sent.at,
+            sent.channel_message_id.as_deref()
+        ),
+        (Delivery::Sent, accepted_at, Some("smtp-1"))
+    );
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].at, events[0].seq), (accepted_at, 2));
+    assert_eq!(
+        events[0].fact,
+        InboxFact::Message {
+            conversation: c.id,
+            author: Author::Agent
+        }
+    );
+    assert!(changes.iter().any(|ch| ch.kind
+        == ChangeKind::MessageUpdated {
+            inbox: w.inbox.id,
+            conversation: c.id,
+            message: sent.id
+        }));
+    assert_eq!(store.outbox_depth().await.unwrap(), depth);
+    assert_eq!(store.messages(ws, c.id).await.unwrap()[1], sent);
+    assert_eq!(
+        store
+            .conversation(ws, c.id)
+            .await
+            .unwrap()
+            .conversation
+            .urgency
+            .waiting_since,
+        None
+    );
+    // Finishing it again (a second sender after a lease ran out) changes nothing.
+    let (again, events, changes) = store
+        .finish_send(&claimed[0], &accepted, accepted_at + 2)
+        .await
+        .unwrap();
+    assert_eq!((again, events.len(), changes.len()), (sent.clone(), 0, 0));
+    // An echo of it from the channel is a duplicate.
+    let echo = incoming(
+        w.inbox.id,
+        "ann@example.org",
+        "smtp-1",
+        accepted_at,
+        Author::Agent,
+    );
+    assert_eq!(
+        store.ingest(ws, &echo).await.unwrap(),
+        Ingested::Duplicate { message: sent.id }
+    );
+
+    // Failed for good: it never counts.
+    let (_, failing, _) = store
+        .reply(ws, c.id, w.agent.id, "Second", now + HOUR)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_outbox(ChannelKind::Email, 10, now + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![failing.id]
+    );
+    let failed = SendOutcome::Failed {
+        reason: "mailbox unavailable".into(),
+    };
+    let (message, events, _) = store
+        .finish_send(&claimed[0], &failed, now + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        (message.delivery, events.len()),
+        (Delivery::Failed("mailbox unavailable".into()), 0)
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), depth);
+    assert_eq!(all_events(store, ws, w.inbox.id).await.len(), 2);
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, now + DAY)
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // A sender that never reports back: its lease runs out and the entry is due again.
+    let (_, lost, _) = store
+        .reply(ws, c.id, w.agent.id, "Third", now + 2 * HOUR)
+        .await
+        .unwrap();
+    let t = now + 2 * HOUR;
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, t)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Email, 10, t + OUTBOX_LEASE - 1)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    let reclaimed = store
+        .claim_outbox(ChannelKind::Email, 10, t + OUTBOX_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        reclaimed
+            .iter()
+            .map(|e| (e.id, e.attempts))
+            .collect::<Vec<_>>(),
+        vec![(lost.id, 2)]
+    );
+    let done = SendOutcome::Accepted {
+        channel_message_id: "smtp-3".into(),
+        at: t + OUTBOX_LEASE,
+    };
+    store
+        .finish_send(&reclaimed[0], &done, t + OUTBOX_LEASE)
+        .await
+        .unwrap();
+
+    // Concurrent claims share the entries out: each to one claimer.
+    let mut made = BTreeSet::new();
+    for i in 0..7 {
+        made.insert(
+            store
+                .reply(ws, c.id, w.agent.id, &format!("batch {i}"), now + 3 * HOUR)
+                .await
+                .unwrap()
+                .1
+                .id,
+        );
+    }
+    let claims =
+        join_all((0..4).map(|_| store.claim_outbox(ChannelKind::Email, 3, now + 3 * HOUR))).await;
+    let mut got = Vec::new();
+    for claim in claims {
+        got.extend(claim.unwrap());
+    }
+    let unique: BTreeSet<_> = got.iter().map(|e| e.id).collect();
+    assert_eq!(
+        (got.len(), unique),
+        (7, made),
+        "every entry claimed exactly once"
+    );
+    for (i, entry) in got.iter().enumerate() {
+        let outcome = SendOutcome::Accepted {
+            channel_message_id: format!("smtp-batch-{i}"),
+            at: now + 3 * HOUR + SECOND,
+        };
+        store
+            .finish_send(entry, &outcome, now + 3 * HOUR + SECOND)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.outbox_depth().await.unwrap(), depth);
+}
+
+pub async fn an_echo_ingested_before_the_acceptance_counts_once<S: Store>(store: &S) {
+    let w = world(store, "echo", ChannelKind::Messenger).await;
+    let ws = w.ws.id;
+    let (_, c, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "psid", "e-1", T0, Author::Customer),
+    )
+    .await;
+    let depth = store.outbox_depth().await.unwrap();
+    let (reply, _, _) = store
+        .reply(ws, c.id, w.agent.id, "Hi!", T0 + MINUTE)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_outbox(ChannelKind::Messenger, 10, T0 + MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // Meta's echo of the reply arrives before the Send API's answer is recorded.
+    let echo = Incoming {
+        text: "Hi!".into(),
+        ..incoming(
+            w.inbox.id,
+            "psid",
+            "mid.reply",
+            T0 + MINUTE + 1,
+            Author::Agent,
+        )
+    };
+    let (_, _, echo_events, _) = ingest(store, ws, &echo).await;
+    assert_eq!(echo_events.len(), 1);
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "mid.reply".into(),
+        at: T0 + MINUTE + 2,
+    };
+    let (sent, events, _) = store
+        .finish_send(&claimed[0], &accepted, T0 + MINUTE + 3)
+        .await
+        .unwrap();
+    assert_eq!(events, vec![], "the echo counts already");
+    assert_eq!(
+        (sent.id, sent.delivery.clone(), sent.agent),
+        (reply.id, Delivery::Sent, Some(w.agent.id))
+    );
+    assert_eq!(sent.channel_message_id.as_deref(), Some("mid.reply"));
+    let messages = store.messages(ws, c.id).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.author == Author::Agent)
+            .count(),
+        1,
+        "one reply shown"
+    );
+    let agent_events = all_events(store, ws, w.inbox.id)
+        .await
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.fact,
+                InboxFact::Message {
+                    author: Author::Agent,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(agent_events, 1);
+    assert_eq!(
+        store.ingest(ws, &echo).await.unwrap(),
+        Ingested::Duplicate { message: reply.id }
+    );
+    assert_eq!(store.outbox_depth().await.unwrap(), depth);
+}
+
+pub async fn availability<S: Store>(store: &S) {
+    let w = world(store, "availability", ChannelKind::Playground).await;
+    let ws = w.ws.id;
+    assert_eq!(store.availability(ws, w.inbox.id).await.unwrap(), None);
+    let away = Availability::Away {
+        until: Some(T0 + 8 * HOUR),
+    };
+    let (event, changes) = store
+        .set_availability(ws, w.inbox.id, away, Some(w.admin.id), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        event,
+        InboxEvent {
+            inbox: w.inbox.id,
+            seq: 1,
+            at: T0,
+            fact: InboxFact::Availability {
+                availability: away,
+                by: Some(w.admin.id)
+            }
+        }
+    );
+    assert_eq!(
+        changes.iter().map(|c| c.kind.clone()).collect::<Vec<_>>(),
+        vec![ChangeKind::AvailabilityChanged { inbox: w.inbox.id }]
+    );
+    assert_eq!(
+        store.availability(ws, w.inbox.id).await.unwrap(),
+        Some(event)
+    );
+    // Messages in between do not hide the latest availability.
+    ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "p", "a-1", T0 + HOUR, Author::Customer),
+    )
+    .await;
+    let (manual, _) = store
+        .set_availability(
+            ws,
+            w.inbox.id,
+            Availability::Away { until: None },
+            None,
+            T0 + 2 * HOUR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.availability(ws, w.inbox.id).await.unwrap(),
+        Some(manual)
+    );
+    let (back, _) = store
+        .set_availability(
+            ws,
+            w.inbox.id,
+            Availability::Available,
+            Some(w.agent.id),
+            T0 + 3 * HOUR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.seq, 4);
+    assert_eq!(
+        store.availability(ws, w.inbox.id).await.unwrap(),
+        Some(back)
+    );
+    expect_invalid(
+        "an Away ending before it starts",
+        store
+            .set_availability(
+                ws,
+                w.inbox.id,
+                Availability::Away { until: Some(T0) },
+                None,
+                T0 + 4 * HOUR,
+            )
+            .await,
+    );
+    expect_not_found(
+        "availability of no inbox",
+        store
+            .set_availability(ws, InboxId(i64::MAX), Availability::Available, None, T0)
+            .await,
+    );
+    expect_not_found(
+        "availability of no inbox",
+        store.availability(ws, InboxId(i64::MAX)).await,
+    );
+    let outsider = store
+        .create_user("outsider.availability@example.com", "Out", "h", T0)
+        .await
+        .unwrap();
+    expect_not_found(
+        "set by a non-member",
+        store
+            .set_availability(
+                ws,
+                w.inbox.id,
+                Availability::Available,
+                Some(outsider.id),
+                T0 + 5 * HOUR,
+            )
+            .await,
+    );
+}
+
+pub async fn the_log_in_order_with_paging<S: Store>(store: &S) {
+    let w = world(store, "log", ChannelKind::Playground).await;
+    let ws = w.ws.id;
+    // Instants out of order, as webhooks deliver them sometimes.
+    let (_, a, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "a", "g-1", T0 + 10 * SECOND, Author::Customer),
+    )
+    .await;
+    ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "b", "g-2", T0 + 30 * SECOND, Author::Customer),
+    )
+    .await;
+    ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "a", "g-3", T0 + 20 * SECOND, Author::Automation),
+    )
+    .await;
+    store
+        .set_status(ws, a.id, Status::Done, Some(w.agent.id), T0 + 30 * SECOND)
+        .await
+        .unwrap();
+    store
+        .set_availability(
+            ws,
+            w.inbox.id,
+            Availability::Away { until: None },
+            None,
+            T0 + 20 * SECOND,
+        )
+        .await
+        .unwrap();
+    ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "c", "g-4", T0, Author::Customer),
+    )
+    .await;
+    ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "b", "g-5", T0 + 30 * SECOND, Author::Agent),
+    )
+    .await;
+
+    let log = all_events(store, ws, w.inbox.id).await;
+    let order: Vec<_> = log.iter().map(|e| (e.at, e.seq)).collect();
+    let expected = vec![
+        (T0, 6),
+        (T0 + 10 * SECOND, 1),
+        (T0 + 20 * SECOND, 3),
+        (T0 + 20 * SECOND, 5),
+        (T0 + 30 * SECOND, 2),
+        (T0 + 30 * SECOND, 4),
+        (T0 + 30 * SECOND, 7),
+    ];
+    assert_eq!(order, expected, "(instant, sequence) order");
+    assert!(matches!(
+        log[1].fact,
+        InboxFact::Message {
+            author: Author::Customer,
+            ..
+        }
+    ));
+    assert!(matches!(
+        log[2].fact,
+        InboxFact::Message {
+            author: Author::Automation,
+            ..
+        }
+    ));
+    assert_eq!(
+        log[3].fact,
+        InboxFact::Availability {
+            availability: Availability::Away { until: None },
+            by: None
+        }
+    );
+    assert_eq!(
+        log[5].fact,
+        InboxFact::Status {
+            conversation: a.id,
+            status: Status::Done,
+            by: Some(w.agent.id)
+        }
+    );
+
+    // Pages: the next one starts after the greatest sequence of the last.
+    for limit in 1..=8 {
+        let mut after = 0;
+        let mut seen = Vec::new();
+        loop {
+            let page = store
+                .inbox_events(ws, w.inbox.id, after, limit)
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= limit as usize);
+            assert!(
+                page.windows(2)
+                    .all(|p| (p[0].at, p[0].seq) < (p[1].at, p[1].seq)),
+                "each page is sorted"
+            );
+            after = page.iter().map(|e| e.seq).max().unwrap();
+            seen.extend(page.into_iter().map(|e| e.seq));
+        }
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (1..=7).collect::<Vec<_>>(),
+            "{limit} a page: every event once"
+        );
+    }
+    assert_eq!(
+        store.inbox_events(ws, w.inbox.id, 7, 10).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .inbox_events(ws, w.inbox.id, 5, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>(),
+        vec![6, 7]
+    );
+    expect_not_found(
+        "the log of no inbox",
+        store.inbox_events(ws, InboxId(i64::MAX), 0, 10).await,
+    );
+}
+
+pub async fn snapshots<S: Store>(store: &S) {
+    let w = world(store, "snapshots", ChannelKind::Playground).await;
+    let (ws, inbox) = (w.ws.id, w.inbox.id);
+    assert_eq!(store.snapshot(ws, inbox).await.unwrap(), None);
+    store.save_snapshot(ws, inbox, 5, b"five").await.unwrap();
+    assert_eq!(
+        store.snapshot(ws, inbox).await.unwrap(),
+        Some((5, b"five".to_vec()))
+    );
+    store.save_snapshot(ws, inbox, 7, b"seven").await.unwrap();
+    assert_eq!(
+        store.snapshot(ws, inbox).await.unwrap(),
+        Some((7, b"seven".to_vec()))
+    );
+    store
+        .save_snapshot(ws, inbox, 6, b"six, late")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.snapshot(ws, inbox).await.unwrap(),
+        Some((7, b"seven".to_vec())),
+        "an older snapshot never replaces a newer one"
+    );
+    let big = vec![0xA5; 300_000];
+    store.save_snapshot(ws, inbox, 8, &big).await.unwrap();
+    assert_eq!(store.snapshot(ws, inbox).await.unwrap(), Some((8, big)));
+    expect_not_found(
+        "a snapshot of no inbox",
+        store.save_snapshot(ws, InboxId(i64::MAX), 1, b"x").await,
+    );
+    expect_not_found(
+        "a snapshot of no inbox",
+        store.snapshot(ws, InboxId(i64::MAX)).await,
+    );
+}
+
+pub async fn the_change_feed<S: Store>(store: &S) {
+    let w = world(store, "feed", ChannelKind::Playground).await;
+    let other = world(store, "feed-other", ChannelKind::Playground).await;
+    let ws = w.ws.id;
+    assert_eq!(store.changes_since(ws, 0, 100).await.unwrap(), vec![]);
+    let mut returned = Vec::new();
+    let (_, c, _, changes) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "p", "f-1", T0, Author::Customer),
+    )
+    .await;
+    returned.extend(changes);
+    ingest(
+        store,
+        other.ws.id,
+        &incoming(other.inbox.id, "p", "f-1", T0, Author::Customer),
+    )
+    .await;
+    returned.extend(
+        store
+            .set_status(ws, c.id, Status::Done, None, T0 + 1)
+            .await
+            .unwrap()
+            .2,
+    );
+    returned.extend(
+        store
+            .assign(ws, c.id, Some(w.agent.id), T0 + 2)
+            .await
+            .unwrap()
+            .1,
+    );
+    let (_, entry, changes) = store
+        .reply(ws, c.id, w.agent.id, "hi", T0 + 3)
+        .await
+        .unwrap();
+    returned.extend(changes);
+    let claimed = store
+        .claim_outbox(ChannelKind::Playground, 10, T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![entry.id]
+    );
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "f-out".into(),
+        at: T0 + 4,
+    };
+    returned.extend(
+        store
+            .finish_send(&claimed[0], &accepted, T0 + 4)
+            .await
+            .unwrap()
+            .2,
+    );
+    returned.extend(
+        store
+            .set_availability(ws, w.inbox.id, Availability::Available, None, T0 + 5)
+            .await
+            .unwrap()
+            .1,
+    );
+
+    let feed = store.changes_since(ws, 0, 1000).await.unwrap();
+    assert_eq!(
+        feed, returned,
+        "the feed holds what the methods returned, in order"
+    );
+    assert!(feed.windows(2).all(|p| p[0].id < p[1].id));
+    assert!(feed.iter().all(|c| c.workspace == ws));
+    let mut after = 0;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.changes_since(ws, after, 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        paged.extend(page);
+    }
+    assert_eq!(paged, feed);
+    let other_feed = store.changes_since(other.ws.id, 0, 1000).await.unwrap();
+    assert_eq!(other_feed.len(), 2);
+    assert!(other_feed.iter().all(|c| c.workspace == other.ws.id));
+}
+
+pub async fn tenant_isolation<S: Store>(store: &S) {
+    let a = world(store, "tenant-a", ChannelKind::Instagram).await;
+    let b = world(store, "tenant-b", ChannelKind::Instagram).await;
+    let keyed = store
+        .create_inbox(
+            a.ws.id,
+            &new_inbox("A's account", ChannelKind::Instagram, Some("ig-a")),
+            T0,
+        )
+        .await
+        .unwrap();
+    let (message, conv, _, _) = ingest(
+        store,
+        a.ws.id,
+        &incoming(a.inbox.id, "p", "t-1", T0, Author::Customer),
+    )
+    .await;
+    let (_, entry, _) = store
+        .reply(a.ws.id, conv.id, a.agent.id, "A's reply", T0 + 1)
+        .await
+        .unwrap();
+    store
+        .save_snapshot(a.ws.id, a.inbox.id, 1, b"a")
+        .await
+        .unwrap();
+    store
+        .set_availability(a.ws.id, a.inbox.id, Availability::Available, None, T0 + 2)
+        .await
+        .unwrap();
+    let before = store.conversation(a.ws.id, conv.id).await.unwrap();
+    let (bw, bi) = (b.ws.id, a.inbox.id);
+
+    // Users and members.
+    assert_eq!(store.member(bw, a.agent.id).await.unwrap(), None);
+    assert!(
+        store
+            .members(bw)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.user.id != a.agent.id && m.user.id != a.admin.id)
+    );
+    expect_not_found(
+        "presence in another workspace",
+        store.set_presence(bw, a.agent.id, Presence::Online).await,
+    );
+    let session = Session {
+        token_hash: b"tenant-s".to_vec(),
+        user: a.agent.id,
+        workspace: bw,
+        csrf_token: "c".into(),
+        expires_at: T0 + DAY,
+    };
+    expect_not_found(
+        "a session in another workspace",
+        store.create_session(&session).await,
+    );
+    expect_not_found(
+        "a token in another workspace",
+        store
+            .create_api_token(bw, a.agent.id, "x", b"tenant-t", T0)
+            .await,
+    );
+
+    // Inboxes.
+    expect_not_found("inbox", store.inbox(bw, bi).await);
+    expect_not_found(
+        "update_inbox",
+        store
+            .update_inbox(
+                bw,
+                bi,
+                &InboxUpdate {
+                    name: Some("stolen".into()),
+                    ..InboxUpdate::default()
+                },
+            )
+            .await,
+    );
+    expect_not_found("delete_inbox", store.delete_inbox(bw, keyed.id).await);
+    assert!(
+        store
+            .inboxes(bw)
+            .await
+            .unwrap()
+            .iter()
+            .all(|i| i.workspace == bw)
+    );
+    assert_eq!(
+        store.inbox(a.ws.id, keyed.id).await.unwrap(),
+        keyed,
+        "still there, unchanged"
+    );
+
+    // Conversations and messages.
+    expect_not_found(
+        "ingest",
+        store
+            .ingest(bw, &incoming(bi, "p", "t-2", T0, Author::Customer))
+            .await,
+    );
+    let query = ConversationQuery {
+        inbox: Some(bi),
+        status: None,
+        assignee: None,
+        waiting: false,
+        order: ConversationOrder::Urgency,
+        cursor: None,
+        limit: 100,
+    };
+    assert_eq!(store.conversations(bw, &query).await.unwrap().items, vec![]);
+    let everything = store
+        .conversations(
+            bw,
+            &ConversationQuery {
+                inbox: None,
+                ..query.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        everything
+            .items
+            .iter()
+            .all(|s| s.conversation.workspace == bw)
+    );
+    expect_not_found("conversation", store.conversation(bw, conv.id).await);
+    expect_not_found("messages", store.messages(bw, conv.id).await);
+    expect_not_found("contact", store.contact(bw, conv.contact).await);
+    expect_not_found(
+        "set_status",
+        store
+            .set_status(bw, conv.id, Status::Spam, None, T0 + 3)
+            .await,
+    );
+    expect_not_found(
+        "assign",
+        store.assign(bw, conv.id, Some(b.agent.id), T0 + 3).await,
+    );
+    expect_not_found(
+        "reply",
+        store.reply(bw, conv.id, b.agent.id, "hi", T0 + 3).await,
+    );
+    expect_not_found(
+        "assign to another workspace's agent",
+        store
+            .assign(a.ws.id, conv.id, Some(b.agent.id), T0 + 3)
+            .await,
+    );
+    expect_not_found(
+        "status by another workspace's agent",
+        store
+            .set_status(a.ws.id, conv.id, Status::Done, Some(b.agent.id), T0 + 3)
+            .await,
+    );
+    expect_not_found(
+        "reply by another workspace's agent",
+        store
+            .reply(a.ws.id, conv.id, b.agent.id, "hi", T0 + 3)
+            .await,
+    );
+    let forged = OutboxEntry {
+        workspace: bw,
+        ..entry.clone()
+    };
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "forged".into(),
+        at: T0 + 4,
+    };
+    expect_not_found(
+        "finish_send of another workspace's entry",
+        store.finish_send(&forged, &accepted, T0 + 4).await,
+    );
+
+    // The log, availability, snapshots, the feed.
+    expect_not_found(
+        "set_availability",
+        store
+            .set_availability(bw, bi, Availability::Away { until: None }, None, T0 + 5)
+            .await,
+    );
+    expect_not_found("availability", store.availability(bw, bi).await);
+    expect_not_found("inbox_events", store.inbox_events(bw, bi, 0, 100).await);
+    expect_not_found("save_snapshot", store.save_snapshot(bw, bi, 9, b"b").await);
+    expect_not_found("snapshot", store.snapshot(bw, bi).await);
+    assert!(
+        store
+            .changes_since(bw, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.workspace == bw)
+    );
+
+    // A's data is as it was.
+    assert_eq!(store.conversation(a.ws.id, conv.id).await.unwrap(), before);
+    assert_eq!(store.messages(a.ws.id, conv.id).await.unwrap()[0], message);
+    assert_eq!(
+        store.snapshot(a.ws.id, a.inbox.id).await.unwrap(),
+        Some((1, b"a".to_vec()))
+    );
+    assert_eq!(all_events(store, a.ws.id, a.inbox.id).await.len(), 2);
+    // Leave the outbox empty for the chapters after this one.
+    let claimed = store
+        .claim_outbox(ChannelKind::Instagram, 10, T0 + 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![entry.id]
+    );
+    store
+        .finish_send(
+            &claimed[0],
+            &SendOutcome::Failed {
+                reason: "test".into(),
+            },
+            T0 + 6,
+        )
+        .await
+        .unwrap();
+}
+
+pub async fn deleting_an_inbox_deletes_what_it_holds<S: Store>(store: &S) {
+    let w = world(store, "delete", ChannelKind::Webchat).await;
+    let ws = w.ws.id;
+    let (message, c, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "p", "d-1", T0, Author::Customer),
+    )
+    .await;
+    let depth = store.outbox_depth().await.unwrap();
+    store
+        .reply(ws, c.id, w.agent.id, "bye", T0 + 1)
+        .await
+        .unwrap();
+    store.save_snapshot(ws, w.inbox.id, 1, b"s").await.unwrap();
+    store
+        .set_availability(ws, w.inbox.id, Availability::Available, None, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_depth().await.unwrap(), depth + 1);
+    store.delete_inbox(ws, w.inbox.id).await.unwrap();
+    expect_not_found("its conversation", store.conversation(ws, c.id).await);
+    expect_not_found(
+        "its messages",
+        store.messages(ws, message.conversation).await,
+    );
+    expect_not_found("its contact", store.contact(ws, c.contact).await);
+    expect_not_found("its log", store.inbox_events(ws, w.inbox.id, 0, 10).await);
+    assert_eq!(store.outbox_depth().await.unwrap(), depth);
+    assert_eq!(
+        store
+            .claim_outbox(ChannelKind::Webchat, 10, T0 + DAY)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    // The workspace's other data is untouched, and so is its change feed.
+    assert!(!store.changes_since(ws, 0, 100).await.unwrap().is_empty());
+    assert_eq!(store.members(ws).await.unwrap().len(), 2);
+}
+
+/// Many ingests at once, some of them the same message twice: each message stored once, the
+/// inbox's sequence numbers unique and without gaps.
+pub async fn concurrent_ingests<S: Store>(store: &S, count: usize) {
+    let w = world(store, "concurrency", ChannelKind::Playground).await;
+    let ws = w.ws.id;
+    let messages: Vec<Incoming> = (0..count)
+        .map(|i| {
+            // Every tenth is a message sent before, again (a webhook retried).
+            let n = if i % 10 == 9 { i - 5 } else { i };
+            let author = if n % 7 == 3 {
+                Author::Agent
+            } else {
+                Author::Customer
+            };
+            incoming(
+                w.inbox.id,
+                &format!("contact-{}", n % 20),
+                &format!("burst-{n}"),
+                T0 + (n as Millis) * SECOND,
+                author,
+            )
+        })
+        .collect();
+    let results = join_all(messages.iter().map(|m| store.ingest(ws, m))).await;
+    let mut stored = BTreeMap::new();
+    let mut duplicates = 0;
+    let mut seqs = Vec::new();
+    for result in results {
+        match result.expect("every ingest succeeds") {
+            Ingested::Stored {
+                message, events, ..
+            } => {
+                let mid = message.channel_message_id.clone().unwrap();
+                assert!(stored.insert(mid, message.id).is_none(), "stored twice");
+                seqs.extend(events.iter().map(|e| e.seq));
+            }
+            Ingested::Duplicate { .. } => duplicates += 1,
+        }
+    }
+    let unique: BTreeSet<_> = messages
+        .iter()
+        .map(|m| m.channel_message_id.clone())
+        .collect();
+    assert_eq!(
+        (stored.len(), duplicates),
+        (unique.len(), count - unique.len())
+    );
+    seqs.sort_unstable();
+    let log = all_events(store, ws, w.inbox.id).await;
+    let mut logged: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    logged.sort_unstable();
+    assert_eq!(
+        logged,
+        (1..=log.len() as i64).collect::<Vec<_>>(),
+        "gapless and unique"
+    );
+    assert_eq!(seqs, logged, "the events returned are the events logged");
+    let message_events = log
+        .iter()
+        .filter(|e| matches!(e.fact, InboxFact::Message { .. }))
+        .count();
+    assert_eq!(message_events, unique.len());
+    // Each conversation holds its own contact's messages, once each.
+    let query = ConversationQuery {
+        inbox: Some(w.inbox.id),
+        status: None,
+        assignee: None,
+        waiting: false,
+        order: ConversationOrder::Activity,
+        cursor: None,
+        limit: 100,
+    };
+    let conversations = store.conversations(ws, &query).await.unwrap().items;
+    let contacts: BTreeSet<_> = messages
+        .iter()
+        .map(|m| m.contact_external_id.clone())
+        .collect();
+    assert_eq!(conversations.len(), contacts.len());
+    let mut total = 0;
+    for summary in &conversations {
+        let mine = store.messages(ws, summary.conversation.id).await.unwrap();
+        assert!(
+            mine.windows(2)
+                .all(|p| (p[0].at, p[0].id) <= (p[1].at, p[1].id)),
+            "in time order"
+        );
+        total += mine.len();
+    }
+    assert_eq!(total, unique.len());
+}
