@@ -1,0 +1,425 @@
+//! `pronto demo`'s workspace: on an empty database, a shop with three agents, three playground
+//! inboxes (named after what they simulate) and 45 days of history — about 3,000 conversations
+//! in English and Russian, answered with realistic delays, with automatic acknowledgements,
+//! Spam and Done, nights and meetings Away, customers coming back — tuned so that one inbox
+//! holds the badge comfortably, one holds it and one is just losing it.
+//!
+//! The history is planned in memory first ([`plan`], pure and deterministic for a seed and
+//! `now`), checked with the badge engine, then written through the [`Store`] port the way the
+//! live product writes: customers' messages and acknowledgements with [`Store::ingest`],
+//! replies with [`Store::reply`], then claimed and accepted by the playground channel at their
+//! historic instant ([`Store::claim_outbox`], [`Store::finish_send`]), statuses and
+//! availability with the agent who set them.
+
+mod plan;
+
+pub use plan::{DemoOptions, Standing};
+
+use crate::playground::outgoing_message_id;
+use futures_util::stream::{self, TryStreamExt};
+use plan::{AGENTS, ContactPlan, Plan, Step, StepKind};
+use pronto_badge::time::DAY;
+use pronto_badge::{Author, Figures, Millis, Rules};
+use pronto_core::store::{
+    Ingested, NewInbox, OutboxEntry, SendOutcome, Store, StoreError, StoreResult,
+};
+use pronto_core::{
+    ChannelKind, ConversationId, Inbox, InboxId, Incoming, MessageId, Presence, Role, User, UserId,
+    Workspace, WorkspaceId,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The demo workspace's name.
+pub const DEMO_WORKSPACE: &str = "Demo shop";
+/// Every demo agent's password (the demo is for trying Pronto out, on this machine).
+pub const DEMO_PASSWORD: &str = "pronto-demo";
+/// The demo's admin, the login to print.
+pub const DEMO_ADMIN_EMAIL: &str = "anna@demo.pronto";
+
+/// What [`seed`] created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoWorkspace {
+    pub workspace: Workspace,
+    /// The admin first, then the two agents.
+    pub agents: Vec<(User, Role)>,
+    /// How to log in: [`DEMO_ADMIN_EMAIL`] and [`DEMO_PASSWORD`].
+    pub login_email: String,
+    pub password: String,
+    pub inboxes: Vec<DemoInbox>,
+    pub conversations: u64,
+    pub messages: u64,
+    /// The instant the history ends and the figures are computed at (`seed`'s `now`).
+    pub now: Millis,
+}
+
+impl DemoWorkspace {
+    /// The playground inboxes, for [`crate::playground::run_customers`].
+    pub fn inbox_ids(&self) -> Vec<InboxId> {
+        self.inboxes.iter().map(|i| i.inbox.id).collect()
+    }
+}
+
+/// One inbox of the demo, with where its badge stands at `now`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoInbox {
+    pub inbox: Inbox,
+    pub standing: Standing,
+    /// The figures at the demo's `now`, by the badge engine over the planned log (which is
+    /// the log the store holds afterwards).
+    pub figures: Figures,
+    pub conversations: u64,
+}
+
+/// Whether the database has no user and no inbox yet: the only case [`seed`] works in.
+pub async fn database_is_empty<S: Store>(store: &S) -> StoreResult<bool> {
+    Ok(store.user_count().await? == 0 && store.all_inboxes().await?.is_empty())
+}
+
+/// Seeds the demo workspace with the default [`DemoOptions`]; see [`seed_with`].
+pub async fn seed<S: Store>(
+    store: &S,
+    now: Millis,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<DemoWorkspace, StoreError> {
+    seed_with(store, now, &DemoOptions::default(), progress).await
+}
+
+/// Seeds the demo workspace on an empty database, its history ending at `now`;
+/// [`StoreError::Conflict`] (and nothing written) if the database has users or inboxes already.
+/// `progress(done, total)` is called as conversations are written.
+///
+/// Replies are claimed from the playground's outbox as they are written: no outbox worker of
+/// the playground channel may run during the seeding (start the server's workers after it).
+pub async fn seed_with<S: Store>(
+    store: &S,
+    now: Millis,
+    options: &DemoOptions,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<DemoWorkspace, StoreError> {
+    if !database_is_empty(store).await? {
+        return Err(StoreError::Conflict(
+            "the demo is seeded only on an empty database; this one has users or inboxes already"
+                .into(),
+        ));
+    }
+    let rules = Rules::default();
+    let plan = Plan::new(options, now, &rules);
+    let founded = now - (i64::from(options.days) + 14) * DAY;
+    let workspace = store.create_workspace(DEMO_WORKSPACE, founded).await?;
+    let ws = workspace.id;
+
+    let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD))
+        .await
+        .map_err(|e| StoreError::Invalid(format!("hashing the demo password: {e}")))??;
+    let mut agents = Vec::new();
+    for (i, (email, name, admin)) in AGENTS.iter().enumerate() {
+        let user = store.create_user(email, name, &hash, founded).await?;
+        let role = if *admin { Role::Admin } else { Role::Agent };
+        store.set_member(ws, user.id, role).await?;
+        let presence = if i == 1 {
+            Presence::Busy
+        } else {
+            Presence::Online
+        };
+        store.set_presence(ws, user.id, presence).await?;
+        agents.push((user, role));
+    }
+    let agent_ids: Vec<UserId> = agents.iter().map(|(u, _)| u.id).collect();
+
+    let mut inboxes = Vec::new();
+    for (planned, figures) in plan.inboxes.iter().zip(&plan.figures) {
+        let p = planned.profile;
+        let new = NewInbox {
+            name: p.name.to_owned(),
+            channel: ChannelKind::Playground,
+            channel_key: None,
+            settings: serde_json::json!({ "simulates": p.slug }),
+            sealed_secrets: None,
+        };
+        let inbox = store.create_inbox(ws, &new, founded + DAY).await?;
+        inboxes.push(DemoInbox {
+            inbox,
+            standing: p.standing,
+            figures: *figures,
+            conversations: planned.contacts.len() as u64,
+        });
+    }
+
+    // Everyone's timeline, in a shuffled-by-inbox order so that the inboxes fill together.
+    let timelines: Vec<Vec<Vec<Step<'_>>>> = (0..plan.inboxes.len())
+        .map(|i| plan.timelines(i, &rules))
+        .collect();
+    let mut work: Vec<(InboxId, &ContactPlan, &[Step<'_>])> = Vec::new();
+    let mut queues: Vec<_> = plan
+        .inboxes
+        .iter()
+        .zip(&timelines)
+        .zip(&inboxes)
+        .map(|((planned, steps), demo)| (demo.inbox.id, planned.contacts.iter().zip(steps)))
+        .collect();
+    loop {
+        let before = work.len();
+        for (inbox, queue) in &mut queues {
+            if let Some((contact, steps)) = queue.next() {
+                work.push((*inbox, contact, steps));
+            }
+        }
+        if work.len() == before {
+            break;
+        }
+    }
+    let messages = work
+        .iter()
+        .flat_map(|(_, _, steps)| steps.iter())
+        .filter(|s| {
+            matches!(
+                s.kind,
+                StepKind::Customer | StepKind::Automation | StepKind::Agent { .. }
+            )
+        })
+        .count() as u64;
+    let total = work.len() as u64;
+    progress(0, total);
+    let done = AtomicU64::new(0);
+    let courier = Courier::new(now);
+    let writer = Writer {
+        store,
+        ws,
+        agents: &agent_ids,
+        courier: &courier,
+    };
+
+    let availability = futures_util::future::try_join_all(plan.inboxes.iter().zip(&inboxes).map(
+        |(planned, demo)| {
+            let writer = &writer;
+            async move {
+                for a in &planned.availability {
+                    let by = a.by.map(|i| writer.agents[i]);
+                    store
+                        .set_availability(ws, demo.inbox.id, a.availability, by, a.at)
+                        .await?;
+                }
+                StoreResult::Ok(())
+            }
+        },
+    ));
+    let conversations = stream::iter(work.into_iter().map(Ok)).try_for_each_concurrent(
+        options.concurrency.max(1),
+        |(inbox, contact, steps)| {
+            let (writer, done, progress) = (&writer, &done, &progress);
+            async move {
+                writer.contact(inbox, contact, steps).await?;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                StoreResult::Ok(())
+            }
+        },
+    );
+    futures_util::future::try_join(availability, conversations).await?;
+
+    Ok(DemoWorkspace {
+        workspace,
+        agents,
+        login_email: DEMO_ADMIN_EMAIL.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+        conversations: total,
+        messages,
+        inboxes,
+        now,
+    })
+}
+
+/// An argon2id PHC string of `password`, as the server's login checks it.
+fn hash_password(password: &str) -> StoreResult<String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| StoreError::Invalid(format!("hashing the demo password: {e}")))
+}
+
+struct Writer<'a, S> {
+    store: &'a S,
+    ws: WorkspaceId,
+    agents: &'a [UserId],
+    courier: &'a Courier,
+}
+
+impl<S: Store> Writer<'_, S> {
+    /// Writes one contact's timeline, in order.
+    async fn contact(
+        &self,
+        inbox: InboxId,
+        contact: &ContactPlan,
+        steps: &[Step<'_>],
+    ) -> StoreResult<()> {
+        let (store, ws) = (self.store, self.ws);
+        let mut conversation: Option<ConversationId> = None;
+        let mut assigned = false;
+        let missing =
+            || StoreError::Invalid("the demo plan answers before the customer wrote".into());
+        for (k, step) in steps.iter().enumerate() {
+            match step.kind {
+                StepKind::Customer | StepKind::Automation => {
+                    let author = if step.kind == StepKind::Customer {
+                        Author::Customer
+                    } else {
+                        Author::Automation
+                    };
+                    let incoming = Incoming {
+                        inbox,
+                        contact_external_id: contact.external_id.clone(),
+                        contact_name: contact.name.clone(),
+                        channel_message_id: format!("{}-{k}", contact.external_id),
+                        at: step.at,
+                        author,
+                        text: step.text.to_owned(),
+                        attachments: Vec::new(),
+                    };
+                    match store.ingest(ws, &incoming).await? {
+                        Ingested::Stored {
+                            conversation: c, ..
+                        } => conversation = Some(c.id),
+                        Ingested::Duplicate { .. } => {
+                            return Err(StoreError::Conflict(format!(
+                                "demo message {} is stored already",
+                                incoming.channel_message_id
+                            )));
+                        }
+                    }
+                }
+                StepKind::Agent { agent, created } => {
+                    let c = conversation.ok_or_else(missing)?;
+                    let user = self.agents[agent];
+                    self.courier
+                        .reply(store, ws, c, user, step.text, created, step.at)
+                        .await?;
+                    if !assigned {
+                        store.assign(ws, c, Some(user), created).await?;
+                        assigned = true;
+                    }
+                }
+                StepKind::Status { status, agent } => {
+                    let c = conversation.ok_or_else(missing)?;
+                    store
+                        .set_status(ws, c, status, Some(self.agents[agent]), step.at)
+                        .await?;
+                }
+                // The store records it when the customer's message reopens the conversation.
+                StepKind::Reopen => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Takes the demo's replies through the playground's outbox, so that each counts from its
+/// historic instant. Conversations are written concurrently and a claim takes whatever is
+/// due, so whoever claims a reply finishes it (with the instant its writer planned) and
+/// tells the others.
+struct Courier {
+    now: Millis,
+    /// The planned acceptance of the one reply in flight per conversation.
+    planned: Mutex<HashMap<ConversationId, Millis>>,
+    finished: Mutex<HashSet<MessageId>>,
+    failed: Mutex<Option<StoreError>>,
+    notify: Notify,
+}
+
+/// How long a writer waits for someone else to finish its reply before giving up.
+const COURIER_PATIENCE: Duration = Duration::from_secs(30);
+const CLAIM: u32 = 64;
+
+impl Courier {
+    fn new(now: Millis) -> Self {
+        Self {
+            now,
+            planned: Mutex::new(HashMap::new()),
+            finished: Mutex::new(HashSet::new()),
+            failed: Mutex::new(None),
+            notify: Notify::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn reply<S: Store>(
+        &self,
+        store: &S,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        agent: UserId,
+        text: &str,
+        created: Millis,
+        accepted: Millis,
+    ) -> StoreResult<()> {
+        lock(&self.planned).insert(conversation, accepted);
+        let (message, _, _) = store.reply(ws, conversation, agent, text, created).await?;
+        let mut waited = Duration::ZERO;
+        loop {
+            let notified = self.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if lock(&self.finished).remove(&message.id) {
+                return Ok(());
+            }
+            if let Some(error) = lock(&self.failed).clone() {
+                return Err(error);
+            }
+            let claimed = store
+                .claim_outbox(ChannelKind::Playground, CLAIM, self.now)
+                .await?;
+            if claimed.is_empty() {
+                // Someone else has it in hand.
+                if waited >= COURIER_PATIENCE {
+                    return Err(StoreError::Invalid(
+                        "a demo reply was taken from the outbox by someone else: seed the demo before starting the outbox workers".into(),
+                    ));
+                }
+                let step = Duration::from_secs(1);
+                if tokio::time::timeout(step, notified).await.is_err() {
+                    waited += step;
+                }
+                continue;
+            }
+            let results = futures_util::future::join_all(
+                claimed.iter().map(|entry| self.finish(store, entry)),
+            )
+            .await;
+            let failure = results.into_iter().find_map(Result::err);
+            if let Some(error) = &failure {
+                lock(&self.failed).get_or_insert_with(|| error.clone());
+            }
+            self.notify.notify_waiters();
+            if let Some(error) = failure {
+                return Err(error);
+            }
+        }
+    }
+
+    async fn finish<S: Store>(&self, store: &S, entry: &OutboxEntry) -> StoreResult<()> {
+        let at = lock(&self.planned)
+            .remove(&entry.conversation)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "outbox entry {} is not one of the demo's replies",
+                    entry.id
+                ))
+            })?;
+        let outcome = SendOutcome::Accepted {
+            channel_message_id: outgoing_message_id(entry),
+            at,
+        };
+        store.finish_send(entry, &outcome, at).await?;
+        lock(&self.finished).insert(entry.message);
+        Ok(())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,19 @@
+//! Pronto's channels: wire formats <-> domain.
+//!
+//! - [`playground`]: the local channel of simulated customers (its sender, [`playground::deliver`],
+//!   and the customers, [`playground::run_customers`]).
+//! - [`demo`]: `pronto demo`'s workspace, seeded on an empty database ([`demo::seed`]).
+//! - [`figures`]: an inbox's stored events as the badge engine's log, and its figures.
+//! - [`demo_templates`]: the demo's reply templates (data only, until the store keeps templates).
+//!
+//! Adapters only: the domain and the badge engine never depend on this crate.
+
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod figures;
+pub mod playground;
+mod rng;
+mod text;
+
+pub use text::demo_templates;
