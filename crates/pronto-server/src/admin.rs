@@ -26,10 +26,16 @@ pub struct AddedUser {
     pub workspace_created: bool,
 }
 
-async fn workspace_named<S: Store>(store: &S, name: &str, now: Millis) -> Result<(Workspace, bool), AdminError> {
+async fn workspace_named<S: Store>(
+    store: &S,
+    name: &str,
+    now: Millis,
+) -> Result<(Workspace, bool), AdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AdminError::Invalid("a workspace name has 1 to 100 characters".into()));
+        return Err(AdminError::Invalid(
+            "a workspace name has 1 to 100 characters".into(),
+        ));
     }
     match store.workspace_by_name(name).await? {
         Some(workspace) => Ok((workspace, false)),
@@ -89,22 +95,31 @@ pub async fn add_token<S: Store>(
     now: Millis,
 ) -> Result<(String, ApiToken, Workspace), AdminError> {
     let email = normalize_email(email).map_err(AdminError::Invalid)?;
-    let user = store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| AdminError::Invalid(format!("no user {email}: add it with `pronto user add {email}`")))?;
+    let user = store.user_by_email(&email).await?.ok_or_else(|| {
+        AdminError::Invalid(format!(
+            "no user {email}: add it with `pronto user add {email}`"
+        ))
+    })?;
     let memberships = store.memberships(user.id).await?;
     let workspace = match workspace {
-        Some(name) => memberships
-            .into_iter()
-            .find(|(w, _)| w.name == name)
-            .ok_or_else(|| AdminError::Invalid(format!("{email} is not a member of workspace {name:?}")))?
-            .0,
-        None => memberships
-            .into_iter()
-            .next()
-            .ok_or_else(|| AdminError::Invalid(format!("{email} is not a member of any workspace")))?
-            .0,
+        Some(name) => {
+            memberships
+                .into_iter()
+                .find(|(w, _)| w.name == name)
+                .ok_or_else(|| {
+                    AdminError::Invalid(format!("{email} is not a member of workspace {name:?}"))
+                })?
+                .0
+        }
+        None => {
+            memberships
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    AdminError::Invalid(format!("{email} is not a member of any workspace"))
+                })?
+                .0
+        }
     };
     let token = format!("pronto_{}", random_token());
     let record = store

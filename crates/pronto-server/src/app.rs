@@ -36,7 +36,13 @@ pub struct App<S: Store> {
 }
 
 impl<S: Store> App<S> {
-    pub fn new(store: S, clock: Arc<dyn Clock>, settings: Settings, key: SecretKey, rules: Rules) -> Self {
+    pub fn new(
+        store: S,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        key: SecretKey,
+        rules: Rules,
+    ) -> Self {
         Self {
             store,
             clock,
@@ -118,7 +124,11 @@ impl<S: Store> App<S> {
     }
 
     /// Stores a message from a channel (idempotent on its channel message id).
-    pub async fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> StoreResult<Ingested> {
+    pub async fn ingest(
+        &self,
+        workspace: WorkspaceId,
+        incoming: &Incoming,
+    ) -> StoreResult<Ingested> {
         let channel = self
             .store
             .inbox(workspace, incoming.inbox)
@@ -132,8 +142,8 @@ impl<S: Store> App<S> {
                 events, changes, ..
             } => {
                 self.metrics.record_ingest(channel, "stored");
-                self.feed(workspace, events).await;
                 self.publish(changes.clone());
+                self.feed(workspace, events).await;
             }
         }
         Ok(ingested)
@@ -150,8 +160,8 @@ impl<S: Store> App<S> {
             .store
             .set_status(workspace, conversation, status, by, self.now())
             .await?;
-        self.feed(workspace, &events).await;
         self.publish(changes);
+        self.feed(workspace, &events).await;
         Ok(conversation)
     }
 
@@ -197,13 +207,17 @@ impl<S: Store> App<S> {
             .store
             .set_availability(workspace, inbox, availability, by, self.now())
             .await?;
-        self.feed(workspace, std::slice::from_ref(&event)).await;
         self.publish(changes);
+        self.feed(workspace, std::slice::from_ref(&event)).await;
         Ok(event)
     }
 
     /// Records how a send ended: an accepted reply enters the figures now.
-    pub async fn finish_send(&self, entry: &OutboxEntry, outcome: &SendOutcome) -> StoreResult<Message> {
+    pub async fn finish_send(
+        &self,
+        entry: &OutboxEntry,
+        outcome: &SendOutcome,
+    ) -> StoreResult<Message> {
         let (message, events, changes) = self.store.finish_send(entry, outcome, self.now()).await?;
         let label = match outcome {
             SendOutcome::Accepted { .. } => "accepted",
@@ -211,8 +225,8 @@ impl<S: Store> App<S> {
             SendOutcome::Failed { .. } => "failed",
         };
         self.metrics.record_send(entry.channel.as_str(), label);
-        self.feed(entry.workspace, &events).await;
         self.publish(changes);
+        self.feed(entry.workspace, &events).await;
         Ok(message)
     }
 
@@ -220,7 +234,9 @@ impl<S: Store> App<S> {
     pub async fn restore_live_badges(&self) -> StoreResult<usize> {
         let inboxes = self.store.all_inboxes().await?;
         for inbox in &inboxes {
-            self.live.restore(&self.store, inbox.workspace, inbox.id).await?;
+            self.live
+                .restore(&self.store, inbox.workspace, inbox.id)
+                .await?;
             // What is loaded is what browsers will be told about first.
             self.live.changed_figures(inbox.id, self.now());
         }
@@ -234,7 +250,8 @@ impl<S: Store> App<S> {
         match self.store.all_inboxes().await {
             Ok(all) => {
                 for inbox in &all {
-                    if let Err(error) = self.live.sync(&self.store, inbox.workspace, inbox.id).await {
+                    if let Err(error) = self.live.sync(&self.store, inbox.workspace, inbox.id).await
+                    {
                         tracing::warn!(inbox = %inbox.id, %error, "live badge sync");
                     }
                     self.publish_figures(inbox.id);

@@ -55,7 +55,8 @@ async fn verify_password_async(password: String, hash: Option<String>) -> bool {
         None => {
             // Spend the same time on an unknown email as on a known one.
             static DUMMY: OnceLock<String> = OnceLock::new();
-            let dummy = DUMMY.get_or_init(|| hash_password("pronto dummy password").unwrap_or_default());
+            let dummy =
+                DUMMY.get_or_init(|| hash_password("pronto dummy password").unwrap_or_default());
             let _ = verify_password(&password, dummy);
             false
         }
@@ -93,8 +94,13 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Via {
-    Session { token_hash: Vec<u8>, csrf_token: String },
-    Token { id: TokenId },
+    Session {
+        token_hash: Vec<u8>,
+        csrf_token: String,
+    },
+    Token {
+        id: TokenId,
+    },
 }
 
 /// The authenticated caller of a request, scoped to one workspace.
@@ -112,7 +118,9 @@ impl Caller {
     pub fn require_admin(&self) -> AppResult<()> {
         match self.role {
             Role::Admin => Ok(()),
-            Role::Agent => Err(AppError::forbidden("only the workspace's admins can do this")),
+            Role::Agent => Err(AppError::forbidden(
+                "only the workspace's admins can do this",
+            )),
         }
     }
 
@@ -147,10 +155,12 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeCaller(match parts.extensions.get::<Authentication>() {
-            Some(Authentication(Some(Ok(caller)))) => Some(caller.clone()),
-            _ => None,
-        }))
+        Ok(MaybeCaller(
+            match parts.extensions.get::<Authentication>() {
+                Some(Authentication(Some(Ok(caller)))) => Some(caller.clone()),
+                _ => None,
+            },
+        ))
     }
 }
 
@@ -186,18 +196,20 @@ pub async fn authenticate<S: Store>(
     let headers = request.headers();
     let mut found: Option<Result<Caller, AppError>> = None;
     if let Some(token) = bearer_token(headers) {
-        found = Some(match app.store.use_api_token(&token_hash(token), now).await {
-            Ok(Some(record)) => caller_of(
-                &app,
-                record.workspace,
-                record.user,
-                Via::Token { id: record.id },
-            )
-            .await
-            .and_then(|caller| caller.ok_or_else(invalid_token)),
-            Ok(None) => Err(invalid_token()),
-            Err(error) => Err(error.into()),
-        });
+        found = Some(
+            match app.store.use_api_token(&token_hash(token), now).await {
+                Ok(Some(record)) => caller_of(
+                    &app,
+                    record.workspace,
+                    record.user,
+                    Via::Token { id: record.id },
+                )
+                .await
+                .and_then(|caller| caller.ok_or_else(invalid_token)),
+                Ok(None) => Err(invalid_token()),
+                Err(error) => Err(error.into()),
+            },
+        );
     } else if let Some(token) = cookie(headers, SESSION_COOKIE) {
         let hash = token_hash(token);
         match app.store.session(&hash, now).await {
@@ -526,7 +538,10 @@ mod tests {
     #[test]
     fn cookies_and_forms_are_read() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; pronto_session=tok; b=2".parse().unwrap());
+        headers.insert(
+            header::COOKIE,
+            "a=1; pronto_session=tok; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
         assert_eq!(cookie(&headers, "c"), None);
         assert_eq!(
@@ -536,7 +551,10 @@ mod tests {
         assert_eq!(form_field(b"csrf_token=%zz", "csrf_token"), None);
         assert!(session_cookie("t", 60, true).ends_with("; Secure"));
         assert!(session_cookie("t", 60, false).contains("HttpOnly; SameSite=Lax"));
-        assert_eq!(normalize_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        assert_eq!(
+            normalize_email(" Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
         assert!(normalize_email("nobody").is_err());
     }
 }

@@ -125,7 +125,10 @@ mod tests {
         assert!(!sealed.windows(10).any(|w| w == b"page token"));
         assert_eq!(key.open(&sealed).unwrap(), b"page token");
         assert_ne!(key.seal(b"page token"), sealed, "a fresh nonce each time");
-        assert_eq!(SecretKey::generate().open(&sealed), Err(CryptoError::Unseal));
+        assert_eq!(
+            SecretKey::generate().open(&sealed),
+            Err(CryptoError::Unseal)
+        );
         let mut damaged = sealed.clone();
         *damaged.last_mut().unwrap() ^= 1;
         assert_eq!(key.open(&damaged), Err(CryptoError::Unseal));
@@ -135,9 +138,15 @@ mod tests {
     fn keys_read_from_base64_of_32_bytes() {
         let key = SecretKey::generate();
         assert_eq!(SecretKey::from_base64(&key.to_base64()).unwrap(), key);
-        assert_eq!(SecretKey::from_base64(&format!(" {}\n", key.to_base64())).unwrap(), key);
+        assert_eq!(
+            SecretKey::from_base64(&format!(" {}\n", key.to_base64())).unwrap(),
+            key
+        );
         assert_eq!(SecretKey::from_base64("c2hvcnQ="), Err(CryptoError::BadKey));
-        assert_eq!(SecretKey::from_base64("not base64!"), Err(CryptoError::BadKey));
+        assert_eq!(
+            SecretKey::from_base64("not base64!"),
+            Err(CryptoError::BadKey)
+        );
         assert_eq!(format!("{key:?}"), "SecretKey(<redacted>)");
     }
 

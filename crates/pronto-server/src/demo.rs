@@ -31,7 +31,16 @@ pub async fn seed<S: Store>(app: &App<S>, now: Millis) -> Result<Option<DemoLogi
         return Ok(None);
     }
     let password = random_token()[..16].to_owned();
-    let added = add_user(&app.store, DEMO_EMAIL, Some("Demo Admin"), &password, true, DEMO_WORKSPACE, now).await?;
+    let added = add_user(
+        &app.store,
+        DEMO_EMAIL,
+        Some("Demo Admin"),
+        &password,
+        true,
+        DEMO_WORKSPACE,
+        now,
+    )
+    .await?;
     let workspace = added.workspace.id;
     for name in ["Shop (playground)", "Support (playground)"] {
         let inbox = app
@@ -49,8 +58,16 @@ pub async fn seed<S: Store>(app: &App<S>, now: Millis) -> Result<Option<DemoLogi
             )
             .await?;
         for (i, (minutes_ago, author, text)) in [
-            (300, Author::Customer, "Hello! Is the blue jacket still in stock?"),
-            (299, Author::Automation, "Thanks for writing! We usually answer within minutes."),
+            (
+                300,
+                Author::Customer,
+                "Hello! Is the blue jacket still in stock?",
+            ),
+            (
+                299,
+                Author::Automation,
+                "Thanks for writing! We usually answer within minutes.",
+            ),
             (290, Author::Agent, "Hi! Yes, sizes M and L."),
             (45, Author::Customer, "Здравствуйте! Когда доставка?"),
         ]
@@ -97,7 +114,10 @@ pub fn customers<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
             let Ok(inboxes) = app.store.all_inboxes().await else {
                 continue;
             };
-            for inbox in inboxes.iter().filter(|i| i.channel == ChannelKind::Playground) {
+            for inbox in inboxes
+                .iter()
+                .filter(|i| i.channel == ChannelKind::Playground)
+            {
                 n += 1;
                 let now = app.now();
                 let incoming = Incoming {

@@ -10,7 +10,10 @@ use pronto_badge::{Event, Figures, Log, Millis, Rules, Start, evaluate};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     #[error("evaluation time {evaluated_at} is before the latest event, at {latest}")]
-    EvaluatedBeforeLatest { evaluated_at: Millis, latest: Millis },
+    EvaluatedBeforeLatest {
+        evaluated_at: Millis,
+        latest: Millis,
+    },
     #[error("{0}")]
     Refused(String),
 }

@@ -144,7 +144,9 @@ impl InboxBadge {
 
     /// The evaluation time: `now`, or the latest event if a channel's clock is ahead of ours.
     fn evaluation_time(&self, now: Millis) -> Millis {
-        self.engine.latest_at().map_or(now, |latest| latest.max(now))
+        self.engine
+            .latest_at()
+            .map_or(now, |latest| latest.max(now))
     }
 
     fn figures(&self, now: Millis) -> Result<Figures, EngineError> {
@@ -179,7 +181,11 @@ impl LiveBadges {
     }
 
     fn entry(&self, inbox: InboxId) -> Option<Arc<Mutex<InboxBadge>>> {
-        self.inboxes.lock().expect("live badges").get(&inbox).cloned()
+        self.inboxes
+            .lock()
+            .expect("live badges")
+            .get(&inbox)
+            .cloned()
     }
 
     /// Feeds events just stored. Returns the inboxes that must be [`LiveBadges::sync`]ed
@@ -375,14 +381,20 @@ impl LiveBadges {
 
     /// The figures of an inbox if they changed since last published (their evaluation time
     /// aside), marking them published.
-    pub fn changed_figures(&self, inbox: InboxId, now: Millis) -> Option<(WorkspaceId, FiguresView)> {
+    pub fn changed_figures(
+        &self,
+        inbox: InboxId,
+        now: Millis,
+    ) -> Option<(WorkspaceId, FiguresView)> {
         let entry = self.entry(inbox)?;
         let mut badge = entry.lock().expect("inbox badge");
         let figures = badge.figures(now).ok()?;
-        let same = badge.published.is_some_and(|published| Figures {
-            evaluated_at: figures.evaluated_at,
-            ..published
-        } == figures);
+        let same = badge.published.is_some_and(|published| {
+            Figures {
+                evaluated_at: figures.evaluated_at,
+                ..published
+            } == figures
+        });
         if same {
             return None;
         }
@@ -407,7 +419,8 @@ impl LiveBadges {
         for (inbox, entry) in entries {
             let snapshot = {
                 let badge = entry.lock().expect("inbox badge");
-                if badge.applied == badge.snapshot_seq || !badge.waiting.is_empty() || badge.broken {
+                if badge.applied == badge.snapshot_seq || !badge.waiting.is_empty() || badge.broken
+                {
                     continue;
                 }
                 let Some(bytes) = badge.engine.snapshot() else {

@@ -93,7 +93,9 @@ impl Metrics {
         figures: &[(WorkspaceId, InboxId, Figures)],
     ) -> String {
         let mut out = String::new();
-        out.push_str("# HELP pronto_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP pronto_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE pronto_http_requests_total counter\n");
         for ((method, route, status), count) in self.requests.lock().expect("metrics").iter() {
             let _ = writeln!(
@@ -102,7 +104,9 @@ impl Metrics {
                 escape(route)
             );
         }
-        out.push_str("# HELP pronto_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str(
+            "# HELP pronto_http_request_duration_seconds HTTP request latency by route.\n",
+        );
         out.push_str("# TYPE pronto_http_request_duration_seconds histogram\n");
         for ((method, route), histogram) in self.latency.lock().expect("metrics").iter() {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
@@ -128,7 +132,9 @@ impl Metrics {
                 histogram.count
             );
         }
-        out.push_str("# HELP pronto_ingested_messages_total Messages received from channels, by result.\n");
+        out.push_str(
+            "# HELP pronto_ingested_messages_total Messages received from channels, by result.\n",
+        );
         out.push_str("# TYPE pronto_ingested_messages_total counter\n");
         for ((channel, result), count) in self.ingested.lock().expect("metrics").iter() {
             let _ = writeln!(
@@ -144,7 +150,9 @@ impl Metrics {
                 "pronto_sent_replies_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {count}"
             );
         }
-        out.push_str("# HELP pronto_failed_logins_total Refused logins (bad password or rate limited).\n");
+        out.push_str(
+            "# HELP pronto_failed_logins_total Refused logins (bad password or rate limited).\n",
+        );
         out.push_str("# TYPE pronto_failed_logins_total counter\n");
         let _ = writeln!(
             out,
@@ -165,26 +173,36 @@ impl Metrics {
         }
         type Gauge = (&'static str, &'static str, fn(&Figures) -> Option<f64>);
         let gauges: [Gauge; 6] = [
-            ("pronto_badge_held", "1 when the inbox holds the badge.", |f| {
-                Some(if f.badge { 1.0 } else { 0.0 })
-            }),
-            ("pronto_badge_response_rate", "The response rate over the window.", |f| {
-                f.window.response_rate()
-            }),
+            (
+                "pronto_badge_held",
+                "1 when the inbox holds the badge.",
+                |f| Some(if f.badge { 1.0 } else { 0.0 }),
+            ),
+            (
+                "pronto_badge_response_rate",
+                "The response rate over the window.",
+                |f| f.window.response_rate(),
+            ),
             (
                 "pronto_badge_response_time_seconds",
                 "The response time over the window (mean of the fastest 90%).",
                 |f| f.window.response_time_seconds(),
             ),
-            ("pronto_badge_window_starts", "Settled starts in the window.", |f| {
-                Some(f.window.starts as f64)
-            }),
-            ("pronto_badge_pending", "Starts waiting within the reply window.", |f| {
-                Some(f.pending as f64)
-            }),
-            ("pronto_badge_excluded", "Starts left out (spam, done, away).", |f| {
-                Some((f.excluded.spam + f.excluded.done + f.excluded.away) as f64)
-            }),
+            (
+                "pronto_badge_window_starts",
+                "Settled starts in the window.",
+                |f| Some(f.window.starts as f64),
+            ),
+            (
+                "pronto_badge_pending",
+                "Starts waiting within the reply window.",
+                |f| Some(f.pending as f64),
+            ),
+            (
+                "pronto_badge_excluded",
+                "Starts left out (spam, done, away).",
+                |f| Some((f.excluded.spam + f.excluded.done + f.excluded.away) as f64),
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -226,7 +244,9 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.05\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
-        assert!(text.contains("pronto_ingested_messages_total{channel=\"playground\",result=\"stored\"} 1"));
+        assert!(text.contains(
+            "pronto_ingested_messages_total{channel=\"playground\",result=\"stored\"} 1"
+        ));
         assert!(text.contains("pronto_outbox_depth 2"));
     }
 }

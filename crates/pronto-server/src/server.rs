@@ -18,9 +18,6 @@ use tokio::task::JoinHandle;
 
 type Worker<S> = Box<dyn FnOnce(Arc<App<S>>) -> JoinHandle<()> + Send>;
 
-/// A built app, its senders and the extra workers to start.
-pub type Built<S> = (Arc<App<S>>, Senders, Vec<Worker<S>>);
-
 /// A server to start: the store, the settings, and what tests and the demo may change.
 pub struct Server<S: Store> {
     store: S,
@@ -93,8 +90,9 @@ impl<S: Store> Server<S> {
         self
     }
 
-    /// Builds the app without serving it (for the CLI's one-off commands and tests).
-    pub fn build(self) -> Result<Built<S>, StartError> {
+    /// Builds the app without serving it yet (the demo seeds it first; the CLI's one-off
+    /// commands use the store alone).
+    pub fn build(self) -> Result<Prepared<S>, StartError> {
         let key = match self.key {
             Some(key) => key,
             None => {
@@ -108,13 +106,41 @@ impl<S: Store> Server<S> {
                 key
             }
         };
-        let app = Arc::new(App::new(self.store, self.clock, self.settings, key, self.rules));
-        Ok((app, self.senders, self.workers))
+        let app = Arc::new(App::new(
+            self.store,
+            self.clock,
+            self.settings,
+            key,
+            self.rules,
+        ));
+        Ok(Prepared {
+            app,
+            senders: self.senders,
+            workers: self.workers,
+        })
     }
 
     /// Restores the live badges, starts the workers and serves on `listener`.
     pub async fn start(self, listener: TcpListener) -> Result<RunningServer<S>, StartError> {
-        let (app, senders, extra) = self.build()?;
+        self.build()?.start(listener).await
+    }
+}
+
+/// A built app, not serving yet.
+pub struct Prepared<S: Store> {
+    pub app: Arc<App<S>>,
+    senders: Senders,
+    workers: Vec<Worker<S>>,
+}
+
+impl<S: Store> Prepared<S> {
+    /// Restores the live badges, starts the workers and serves on `listener`.
+    pub async fn start(self, listener: TcpListener) -> Result<RunningServer<S>, StartError> {
+        let Prepared {
+            app,
+            senders,
+            workers: extra,
+        } = self;
         let inboxes = app.restore_live_badges().await?;
         tracing::debug!(inboxes, "live badges loaded");
         let mut handles = Vec::new();
@@ -173,7 +199,10 @@ impl<S: Store> RunningServer<S> {
             Err(error) => Err(std::io::Error::other(error)),
         };
         for worker in self.workers {
-            if tokio::time::timeout(Duration::from_secs(30), worker).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(30), worker)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a worker did not stop within 30 s");
             }
         }

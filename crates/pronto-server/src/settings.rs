@@ -49,7 +49,10 @@ impl fmt::Debug for Settings {
             .field("database_url", &redact_url(&self.database_url))
             .field("public_url", &self.public_url)
             .field("data_dir", &self.data_dir)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("body_limit", &self.body_limit)
@@ -299,11 +302,15 @@ impl Settings {
                     SettingsError::new(setting(), format!("cannot create the data folder: {error}"))
                 })?;
                 let key = SecretKey::generate();
-                write_private(&path, format!("{}\n", key.to_base64()).as_bytes())
-                    .map_err(|error| SettingsError::new(setting(), format!("cannot write it: {error}")))?;
+                write_private(&path, format!("{}\n", key.to_base64()).as_bytes()).map_err(
+                    |error| SettingsError::new(setting(), format!("cannot write it: {error}")),
+                )?;
                 Ok((key, true))
             }
-            Err(error) => Err(SettingsError::new(setting(), format!("cannot read it: {error}"))),
+            Err(error) => Err(SettingsError::new(
+                setting(),
+                format!("cannot read it: {error}"),
+            )),
         }
     }
 }
@@ -333,7 +340,10 @@ struct FileValues(Vec<(&'static str, String)>);
 
 impl FileValues {
     fn get(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -358,8 +368,14 @@ fn read_file(path: &Path) -> Result<FileValues, SettingsError> {
     put("log_format", file.log_format);
     put("body_limit", file.body_limit.map(|v| v.to_string()));
     put("session_days", file.session_days.map(|v| v.to_string()));
-    put("snapshot_seconds", file.snapshot_seconds.map(|v| v.to_string()));
-    put("figures_seconds", file.figures_seconds.map(|v| v.to_string()));
+    put(
+        "snapshot_seconds",
+        file.snapshot_seconds.map(|v| v.to_string()),
+    );
+    put(
+        "figures_seconds",
+        file.figures_seconds.map(|v| v.to_string()),
+    );
     Ok(FileValues(values))
 }
 
@@ -425,7 +441,10 @@ mod tests {
         assert_eq!(from_file.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(from_file.log, "debug");
         assert_eq!(from_file.sqlite_path(), None);
-        assert!(!format!("{from_file:?}").contains("pw"), "passwords are redacted");
+        assert!(
+            !format!("{from_file:?}").contains("pw"),
+            "passwords are redacted"
+        );
 
         let overridden = Settings::load(
             Some(&file),

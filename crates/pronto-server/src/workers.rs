@@ -14,7 +14,11 @@ use tokio::task::JoinHandle;
 /// Hands replies to a channel. A channel kind without a sender leaves its replies queued.
 pub trait Sender: Send + Sync + 'static {
     /// Sends one reply and says how it ended. `now` is the app clock's time.
-    fn send<'a>(&'a self, entry: &'a OutboxEntry, now: pronto_badge::Millis) -> BoxFuture<'a, SendOutcome>;
+    fn send<'a>(
+        &'a self,
+        entry: &'a OutboxEntry,
+        now: pronto_badge::Millis,
+    ) -> BoxFuture<'a, SendOutcome>;
 }
 
 /// Called with every reply the playground delivers.
@@ -28,7 +32,11 @@ pub struct PlaygroundSender {
 }
 
 impl Sender for PlaygroundSender {
-    fn send<'a>(&'a self, entry: &'a OutboxEntry, now: pronto_badge::Millis) -> BoxFuture<'a, SendOutcome> {
+    fn send<'a>(
+        &'a self,
+        entry: &'a OutboxEntry,
+        now: pronto_badge::Millis,
+    ) -> BoxFuture<'a, SendOutcome> {
         Box::pin(async move {
             if let Some(hook) = &self.on_delivered {
                 hook(entry);
@@ -46,7 +54,10 @@ pub type Senders = HashMap<ChannelKind, Arc<dyn Sender>>;
 /// The senders of a plain installation: the playground's.
 pub fn default_senders() -> Senders {
     let mut senders: Senders = HashMap::new();
-    senders.insert(ChannelKind::Playground, Arc::new(PlaygroundSender::default()));
+    senders.insert(
+        ChannelKind::Playground,
+        Arc::new(PlaygroundSender::default()),
+    );
     senders
 }
 
@@ -76,7 +87,8 @@ pub fn spawn_outbox_worker<S: Store>(
             for entry in claimed {
                 // Finish what was claimed even when stopping: it is marked `sending`.
                 let outcome = sender.send(&entry, app.now()).await;
-                if let SendOutcome::Failed { reason } | SendOutcome::Retry { reason, .. } = &outcome {
+                if let SendOutcome::Failed { reason } | SendOutcome::Retry { reason, .. } = &outcome
+                {
                     tracing::info!(channel = %kind, outbox = %entry.id, %reason, "outbox: not accepted");
                 }
                 if let Err(error) = app.finish_send(&entry, &outcome).await {

@@ -1,6 +1,7 @@
 //! `pronto`: the command line.
 
 mod badge;
+mod commands;
 mod read;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,17 @@ struct Cli {
 enum Command {
     /// Compute the responsiveness figures of an event log, as Facebook does for its badge.
     Badge(badge::BadgeArgs),
+    /// Run the server (settings: pronto.toml or --config, then PRONTO_* and DATABASE_URL).
+    Serve(commands::ServeArgs),
+    /// Run the server with a demo workspace (seeded on an empty database) and simulated
+    /// customers writing to its playground inboxes.
+    Demo(commands::ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(commands::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +50,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Badge(args) => badge::run(args),
+        Command::Serve(args) => commands::serve(args, false),
+        Command::Demo(args) => commands::serve(args, true),
+        Command::User(command) => commands::user(command),
+        Command::Token(command) => commands::token(command),
     }
 }

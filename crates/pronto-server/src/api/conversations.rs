@@ -86,9 +86,7 @@ pub async fn list<S: Store>(
 
 fn parse_status(text: &str) -> AppResult<Status> {
     Status::from_name(text).ok_or_else(|| {
-        AppError::bad_request(format!(
-            "status: {text:?} is not one of open, done, spam"
-        ))
+        AppError::bad_request(format!("status: {text:?} is not one of open, done, spam"))
     })
 }
 
@@ -106,12 +104,17 @@ pub async fn show<S: Store>(
         .messages(caller.workspace, ConversationId(id))
         .await?;
     let messages: Vec<MessageView> = messages.iter().map(MessageView::new).collect();
-    let mut body = serde_json::to_value(ConversationView::new(&summary)).map_err(AppError::internal)?;
+    let mut body =
+        serde_json::to_value(ConversationView::new(&summary)).map_err(AppError::internal)?;
     body["messages"] = serde_json::to_value(messages).map_err(AppError::internal)?;
     Ok(axum::Json(body))
 }
 
-async fn current<S: Store>(app: &App<S>, caller: &Caller, id: ConversationId) -> AppResult<axum::Json<ConversationView>> {
+async fn current<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    id: ConversationId,
+) -> AppResult<axum::Json<ConversationView>> {
     let summary = app.store.conversation(caller.workspace, id).await?;
     Ok(axum::Json(ConversationView::new(&summary)))
 }
@@ -200,8 +203,10 @@ pub async fn reply<S: Store>(
         )));
     }
     // Meta's 24-hour policy: outside the window the Send API refuses a standard reply.
-    if matches!(summary.channel, ChannelKind::Messenger | ChannelKind::Instagram)
-        && !summary.conversation.urgency.reply_window_open(app.now())
+    if matches!(
+        summary.channel,
+        ChannelKind::Messenger | ChannelKind::Instagram
+    ) && !summary.conversation.urgency.reply_window_open(app.now())
     {
         return Err(AppError::new(
             StatusCode::CONFLICT,

@@ -153,14 +153,22 @@ impl<S: Store> Feed<S> {
     }
 
     async fn run(mut self, mut bus: broadcast::Receiver<Notice>, last_event_id: Option<i64>) {
-        let ready = serde_json::json!({"workspace": self.workspace, "last_event_id": last_event_id});
-        if !self.send(Event::default().event("ready").data(ready.to_string())).await {
+        let ready =
+            serde_json::json!({"workspace": self.workspace, "last_event_id": last_event_id});
+        if !self
+            .send(Event::default().event("ready").data(ready.to_string()))
+            .await
+        {
             return;
         }
         let now = self.app.now();
         if let Ok(inboxes) = self.app.store.inboxes(self.workspace).await {
             for inbox in inboxes {
-                let _ = self.app.live.sync(&self.app.store, self.workspace, inbox.id).await;
+                let _ = self
+                    .app
+                    .live
+                    .sync(&self.app.store, self.workspace, inbox.id)
+                    .await;
                 if let Some(figures) = self.app.live.figures(inbox.id, now) {
                     let view = self.app.live.view(inbox.id, &figures);
                     if !self.send(figures_event(&view)).await {

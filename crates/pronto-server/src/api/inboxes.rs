@@ -102,7 +102,10 @@ pub async fn create<S: Store>(
         },
         (ChannelKind::Messenger, Some(messenger)) => {
             let page_id = messenger.page_id.trim();
-            if page_id.is_empty() || page_id.len() > 64 || !page_id.bytes().all(|b| b.is_ascii_digit()) {
+            if page_id.is_empty()
+                || page_id.len() > 64
+                || !page_id.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(AppError::bad_request(
                     "messenger.page_id: give the Facebook Page's numeric id",
                 ));
@@ -188,7 +191,9 @@ pub async fn delete<S: Store>(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     caller.require_admin()?;
-    app.store.delete_inbox(caller.workspace, InboxId(id)).await?;
+    app.store
+        .delete_inbox(caller.workspace, InboxId(id))
+        .await?;
     app.live.remove(InboxId(id));
     Ok(StatusCode::NO_CONTENT)
 }
@@ -266,7 +271,9 @@ pub async fn responsiveness<S: Store>(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let inbox = app.store.inbox(caller.workspace, InboxId(id)).await?;
-    app.live.sync(&app.store, caller.workspace, inbox.id).await?;
+    app.live
+        .sync(&app.store, caller.workspace, inbox.id)
+        .await?;
     let report = app
         .live
         .report(inbox.id, app.now())
@@ -288,7 +295,11 @@ pub async fn events_jsonl<S: Store>(
     let state = (app, Some(0i64));
     let stream = futures_util::stream::unfold(state, move |(app, after)| async move {
         let after = after?;
-        match app.store.inbox_events(workspace, inbox.id, after, PAGE).await {
+        match app
+            .store
+            .inbox_events(workspace, inbox.id, after, PAGE)
+            .await
+        {
             Ok(page) if page.is_empty() => None,
             Ok(page) => {
                 let next = (page.len() as u32 == PAGE)
@@ -302,13 +313,19 @@ pub async fn events_jsonl<S: Store>(
             }
             Err(error) => {
                 tracing::error!(%error, "events.jsonl: the export stopped");
-                Some((Err(std::io::Error::other("the export stopped")), (app, None)))
+                Some((
+                    Err(std::io::Error::other("the export stopped")),
+                    (app, None),
+                ))
             }
         }
     });
     Ok((
         [
-            (header::CONTENT_TYPE, "application/jsonl; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                "application/jsonl; charset=utf-8".to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"inbox-{}.jsonl\"", inbox.id),

@@ -103,8 +103,12 @@ async fn track<S: Store>(State(app): State<Arc<App<S>>>, request: Request, next:
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
-    app.metrics
-        .record_request(&method, &route, response.status().as_u16(), started.elapsed());
+    app.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 

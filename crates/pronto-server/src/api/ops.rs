@@ -38,7 +38,10 @@ pub async fn metrics<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
         .filter_map(|(workspace, inbox)| Some((workspace, inbox, app.live.figures(inbox, now)?)))
         .collect();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         app.metrics.render(depth, &figures),
     )
         .into_response()

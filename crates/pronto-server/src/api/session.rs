@@ -120,11 +120,17 @@ pub async fn show<S: Store>(
     }))
 }
 
-pub async fn delete<S: Store>(State(app): State<Arc<App<S>>>, caller: Caller) -> AppResult<Response> {
+pub async fn delete<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+) -> AppResult<Response> {
     end_session(&app, &caller).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, clear_session_cookie(app.settings.https()))],
+        [(
+            header::SET_COOKIE,
+            clear_session_cookie(app.settings.https()),
+        )],
     )
         .into_response())
 }
@@ -149,7 +155,9 @@ pub struct LoginForm {
 /// Only paths of this site: never an open redirect.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path
+        }
         _ => "/",
     }
 }
@@ -174,10 +182,16 @@ pub async fn login_form<S: Store>(
     }
 }
 
-pub async fn logout_form<S: Store>(State(app): State<Arc<App<S>>>, caller: Caller) -> AppResult<Response> {
+pub async fn logout_form<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+) -> AppResult<Response> {
     end_session(&app, &caller).await?;
     Ok((
-        [(header::SET_COOKIE, clear_session_cookie(app.settings.https()))],
+        [(
+            header::SET_COOKIE,
+            clear_session_cookie(app.settings.https()),
+        )],
         Redirect::to("/login"),
     )
         .into_response())
@@ -208,7 +222,10 @@ pub async fn login_page<S: Store>(
 }
 
 /// The web app's place; for now, who is signed in and a way out.
-pub async fn home<S: Store>(State(_app): State<Arc<App<S>>>, MaybeCaller(caller): MaybeCaller) -> Response {
+pub async fn home<S: Store>(
+    State(_app): State<Arc<App<S>>>,
+    MaybeCaller(caller): MaybeCaller,
+) -> Response {
     let Some(caller) = caller else {
         return Redirect::to("/login").into_response();
     };

@@ -48,15 +48,18 @@ pub async fn create<S: Store>(
     Json(request): Json<AddMember>,
 ) -> AppResult<Response> {
     caller.require_admin()?;
-    let email = normalize_email(&request.email).map_err(|e| AppError::bad_request(format!("email: {e}")))?;
+    let email = normalize_email(&request.email)
+        .map_err(|e| AppError::bad_request(format!("email: {e}")))?;
     let role = parse_role(request.role.as_deref())?;
     let user = match app.store.user_by_email(&email).await? {
         Some(user) => user,
         None => {
-            let password = request.password.as_deref().ok_or_else(|| {
-                AppError::bad_request("password: a new account needs a password")
-            })?;
-            check_password_rules(password).map_err(|e| AppError::bad_request(format!("password: {e}")))?;
+            let password = request
+                .password
+                .as_deref()
+                .ok_or_else(|| AppError::bad_request("password: a new account needs a password"))?;
+            check_password_rules(password)
+                .map_err(|e| AppError::bad_request(format!("password: {e}")))?;
             let name = request
                 .name
                 .as_deref()
@@ -65,10 +68,14 @@ pub async fn create<S: Store>(
                 .unwrap_or_else(|| email.split('@').next().unwrap_or(&email))
                 .to_owned();
             let hash = hash_password_async(password.to_owned()).await?;
-            app.store.create_user(&email, &name, &hash, app.now()).await?
+            app.store
+                .create_user(&email, &name, &hash, app.now())
+                .await?
         }
     };
-    app.store.set_member(caller.workspace, user.id, role).await?;
+    app.store
+        .set_member(caller.workspace, user.id, role)
+        .await?;
     let member = app
         .store
         .member(caller.workspace, user.id)

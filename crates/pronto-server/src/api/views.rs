@@ -171,7 +171,12 @@ pub struct AvailabilityView {
 }
 
 impl AvailabilityView {
-    pub fn new(inbox: InboxId, event: Option<&InboxEvent>, now: Millis, away_reset: Millis) -> Self {
+    pub fn new(
+        inbox: InboxId,
+        event: Option<&InboxEvent>,
+        now: Millis,
+        away_reset: Millis,
+    ) -> Self {
         let Some(InboxEvent {
             at,
             fact: InboxFact::Availability { availability, by },

@@ -1,0 +1,267 @@
+//! The live badge: its figures (and forecast) always equal `pronto badge` over the inbox's
+//! exported log at the same evaluation time, through weeks of simulated traffic (late
+//! messages, automation, Done, Spam, Away) and across a restart.
+
+use super::harness::{Backend, TestServer, User};
+use pronto_badge::forecast::{ForecastSettings, forecast};
+use pronto_badge::report::Report;
+use pronto_badge::time::{DAY, HOUR, MINUTE};
+use pronto_badge::{Author, ConversationId, Rules, evaluate, parse_instant};
+use pronto_core::InboxId;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The API's report and the batch computation over the exported log, at the report's
+/// evaluation time.
+async fn compare(server: &TestServer<impl Backend>, user: &User, inbox: InboxId) -> Value {
+    let (status, live) = server
+        .get(
+            &format!("/api/v1/inboxes/{inbox}/responsiveness"),
+            &user.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    let export = server
+        .client
+        .get(format!(
+            "{}/api/v1/inboxes/{inbox}/events.jsonl",
+            server.url
+        ))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    let bytes = export.bytes().await.unwrap();
+    let log = pronto_badge::jsonl::parse_log(&bytes).expect("the export is a valid log");
+    let at = parse_instant(live["evaluated_at"].as_str().unwrap()).unwrap();
+    let rules = Rules::default();
+    let assessment = evaluate(&log, at, &rules);
+    let names = |id: ConversationId| log.conversation_name(id).to_owned();
+    let batch_forecast = forecast(
+        &assessment.figures,
+        &assessment.included,
+        &rules,
+        &ForecastSettings::default(),
+        &names,
+    );
+    // Through text, as the API's answer came (serde_json parses doubles to within an ulp).
+    let batch = Report::new(&assessment.figures, &rules, batch_forecast).to_json();
+    let batch: Value = serde_json::from_str(&batch).unwrap();
+    assert_eq!(
+        live, batch,
+        "live figures differ from the batch over the exported log"
+    );
+    live
+}
+
+async fn live_figures_equal_the_batch_over_the_exported_log<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Acme").await;
+    let inbox = server.playground(&admin, "Shop").await;
+    let workspace = admin.workspace;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut conversations: Vec<i64> = Vec::new();
+    let mut checks = 0;
+    let steps = 700;
+    for step in 0..steps {
+        // Mostly minutes apart, sometimes a quiet day.
+        let gap = match rng.below(20) {
+            0 => DAY + rng.below(6) as i64 * HOUR,
+            1..=4 => rng.below(6) as i64 * HOUR,
+            _ => (1 + rng.below(40) as i64) * MINUTE,
+        };
+        server.clock.advance(gap);
+        let now = server.clock_now();
+        let customer = format!("c{}", rng.below(80));
+        match rng.below(100) {
+            0..=44 => {
+                let id = server
+                    .customer_writes(workspace, inbox, &customer, "Hello")
+                    .await;
+                if !conversations.contains(&id) {
+                    conversations.push(id);
+                }
+            }
+            45..=49 => {
+                // A message the channel delivers late, up to two hours back.
+                let at = now - (1 + rng.below(120) as i64) * MINUTE;
+                server
+                    .incoming_at(workspace, inbox, &customer, Author::Customer, "late", at)
+                    .await;
+            }
+            50..=57 => {
+                server
+                    .incoming(
+                        workspace,
+                        inbox,
+                        &customer,
+                        Author::Automation,
+                        "Thanks for writing!",
+                    )
+                    .await;
+            }
+            58..=62 => {
+                // A reply made in another app (an echo).
+                server
+                    .incoming(
+                        workspace,
+                        inbox,
+                        &customer,
+                        Author::Agent,
+                        "answered elsewhere",
+                    )
+                    .await;
+            }
+            63..=86 if !conversations.is_empty() => {
+                let id = conversations[rng.below(conversations.len() as u64) as usize];
+                let (status, body) = server
+                    .post(
+                        &format!("/api/v1/conversations/{id}/messages"),
+                        &admin.token,
+                        json!({"text": "On it"}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+                server.outbox_drained().await;
+            }
+            87..=93 if !conversations.is_empty() => {
+                let id = conversations[rng.below(conversations.len() as u64) as usize];
+                let status = ["done", "done", "done", "spam", "open"][rng.below(5) as usize];
+                let (code, body) = server
+                    .post(
+                        &format!("/api/v1/conversations/{id}/status"),
+                        &admin.token,
+                        json!({"status": status}),
+                    )
+                    .await;
+                assert_eq!(code, StatusCode::OK, "{body}");
+            }
+            _ => {
+                let request = match rng.below(3) {
+                    0 => json!({"status": "away"}),
+                    1 => json!({"status": "available"}),
+                    _ => {
+                        json!({"status": "away", "until": pronto_badge::format_instant(now + (1 + rng.below(10) as i64) * HOUR)})
+                    }
+                };
+                let (code, body) = server
+                    .post(
+                        &format!("/api/v1/inboxes/{inbox}/availability"),
+                        &admin.token,
+                        request,
+                    )
+                    .await;
+                assert_eq!(code, StatusCode::OK, "{body}");
+            }
+        }
+        if step % 100 == 99 {
+            compare(&server, &admin, inbox).await;
+            checks += 1;
+        }
+    }
+    // Time passes with no event: pending starts settle.
+    server.clock.advance(DAY + HOUR);
+    let before = compare(&server, &admin, inbox).await;
+    checks += 1;
+    assert!(
+        before["window"]["starts"].as_u64().unwrap() >= 10,
+        "{before}"
+    );
+    let excluded = &before["excluded"];
+    assert!(
+        excluded["done"].as_u64().unwrap() + excluded["spam"].as_u64().unwrap() > 0,
+        "{before}"
+    );
+    assert!(before["excluded"]["away"].as_u64().unwrap() > 0, "{before}");
+    assert!(checks >= 8);
+
+    // A restart restores the live badge (from its snapshot, then the events after it).
+    let (place, clock, key) = server.stop_for_restart().await;
+    let server = TestServer::<S>::start_in(place, clock, key, |s| s).await;
+    let after = compare(&server, &admin, inbox).await;
+    assert_eq!(before, after);
+    // And it keeps up after the restart.
+    server.clock.advance(MINUTE);
+    server
+        .customer_writes(workspace, inbox, "new-after-restart", "Hi again")
+        .await;
+    compare(&server, &admin, inbox).await;
+    server.stop().await;
+}
+
+async fn the_export_is_the_contracts_json_lines<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Acme").await;
+    let inbox = server.playground(&admin, "Shop").await;
+    let conversation = server
+        .customer_writes(admin.workspace, inbox, "c1", "Hello")
+        .await;
+    server
+        .incoming(admin.workspace, inbox, "c1", Author::Automation, "Thanks!")
+        .await;
+    server.clock.advance(MINUTE);
+    server
+        .post(
+            &format!("/api/v1/inboxes/{inbox}/availability"),
+            &admin.token,
+            json!({"status": "away", "until": "2026-11-21T08:00:00Z"}),
+        )
+        .await;
+    server
+        .post(
+            &format!("/api/v1/conversations/{conversation}/status"),
+            &admin.token,
+            json!({"status": "done"}),
+        )
+        .await;
+    let export = server
+        .client
+        .get(format!(
+            "{}/api/v1/inboxes/{inbox}/events.jsonl",
+            server.url
+        ))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/jsonl")
+    );
+    let text = export.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            format!(r#"{{"type":"message","conversation":"{conversation}","at":"2026-11-20T09:00:00Z","author":"customer"}}"#),
+            format!(r#"{{"type":"message","conversation":"{conversation}","at":"2026-11-20T09:00:00Z","author":"automation"}}"#),
+            r#"{"type":"availability","at":"2026-11-20T09:01:00Z","status":"away","until":"2026-11-21T08:00:00Z"}"#.to_owned(),
+            format!(r#"{{"type":"status","conversation":"{conversation}","at":"2026-11-20T09:01:00Z","status":"done"}}"#),
+        ]
+    );
+    server.stop().await;
+}
+
+crate::on_both_stores!(
+    live_figures_equal_the_batch_over_the_exported_log,
+    the_export_is_the_contracts_json_lines
+);

@@ -1,0 +1,315 @@
+//! The server's commands: `serve`, `demo`, `user add`, `token add`. Each picks the store by
+//! `DATABASE_URL` (SQLite or PostgreSQL) and runs on a Tokio runtime.
+
+use clap::{Args, Subcommand};
+use pronto_core::store::Store;
+use pronto_server::admin::{self, DEFAULT_WORKSPACE};
+use pronto_server::settings::redact_url;
+use pronto_server::{Clock, Server, Settings, SystemClock};
+use pronto_store_postgres::PgStore;
+use pronto_store_sqlite::SqliteStore;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The settings file (default: pronto.toml in the working directory, if there is one).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user (or reset an existing one's password) and add them to a workspace. The
+    /// password is read from standard input, or prompted for on a terminal.
+    Add {
+        email: String,
+        /// The name shown to the team (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make them an admin of the workspace (else an agent).
+        #[arg(long)]
+        admin: bool,
+        /// The workspace, created if it does not exist.
+        #[arg(long, default_value = DEFAULT_WORKSPACE)]
+        workspace: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token for a user; it is printed once (only its hash is kept).
+    Add {
+        email: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// The workspace the token works in (default: the user's first).
+        #[arg(long)]
+        workspace: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// A failure: exit 2 for bad settings or input, 1 for the rest.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    fn runtime(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+fn finish(command: &str, result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("pronto {command}: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn settings(config: Option<&std::path::Path>) -> Result<Settings, Failure> {
+    Settings::from_env(config).map_err(|error| Failure::usage(error.to_string()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::runtime(format!("cannot start the async runtime: {error}")))
+}
+
+/// The stores' own way to flush and close.
+trait Close {
+    async fn close_store(&self);
+}
+
+impl Close for SqliteStore {
+    async fn close_store(&self) {
+        self.close().await;
+    }
+}
+
+impl Close for PgStore {
+    async fn close_store(&self) {
+        self.close().await;
+    }
+}
+
+/// Opens the store of `DATABASE_URL` and runs `$body` with it bound to `$store`.
+macro_rules! with_store {
+    ($settings:expr, |$store:ident| $body:expr) => {{
+        let url = $settings.database_url.clone();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let $store = PgStore::connect(&url).await.map_err(|error| {
+                Failure::runtime(format!("cannot open {}: {error}", redact_url(&url)))
+            })?;
+            $body
+        } else {
+            let $store = SqliteStore::open(&url).await.map_err(|error| {
+                Failure::runtime(format!("cannot open {}: {error}", redact_url(&url)))
+            })?;
+            $body
+        }
+    }};
+}
+
+pub fn serve(args: ServeArgs, demo: bool) -> ExitCode {
+    let command = if demo { "demo" } else { "serve" };
+    let result = (|| {
+        let settings = settings(args.config.as_deref())?;
+        pronto_server::telemetry::init(&settings);
+        runtime()?.block_on(async {
+            with_store!(settings, |store| run_server(store, settings, demo).await)
+        })
+    })();
+    finish(command, result)
+}
+
+async fn run_server<S: Store + Close>(
+    store: S,
+    settings: Settings,
+    demo: bool,
+) -> Result<(), Failure> {
+    let listen = settings.listen;
+    let public_url = settings.public_url.clone();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| {
+            Failure::runtime(format!(
+                "cannot listen on {listen} (PRONTO_LISTEN): {error}"
+            ))
+        })?;
+    let mut server = Server::new(store, settings);
+    if demo {
+        server = server.worker(pronto_server::demo::customers);
+    }
+    let prepared = server
+        .build()
+        .map_err(|error| Failure::usage(error.to_string()))?;
+    let app = prepared.app.clone();
+    let login = if demo {
+        pronto_server::demo::seed(&app, SystemClock.now())
+            .await
+            .map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?
+    } else {
+        None
+    };
+    let users = app
+        .store
+        .user_count()
+        .await
+        .map_err(|error| Failure::runtime(error.to_string()))?;
+    let running = prepared
+        .start(listener)
+        .await
+        .map_err(|error| Failure::runtime(error.to_string()))?;
+    let url = public_url.unwrap_or_else(|| format!("http://{}", running.addr));
+    println!("Pronto is listening on http://{} ({url})", running.addr);
+    if let Some(login) = login {
+        println!(
+            "Demo workspace {:?}: log in at {url}/login as {} with password {}",
+            login.workspace, login.email, login.password
+        );
+    } else if demo {
+        println!("The database has data already: no demo was seeded. Log in at {url}/login");
+    }
+    if users == 0 {
+        println!("No user yet. Create an admin with:  pronto user add you@example.com --admin");
+    }
+    let _ = std::io::stdout().flush();
+    let app = running.app.clone();
+    tokio::select! {
+        _ = pronto_server::server::shutdown_signal() => {
+            tracing::info!("shutting down");
+            app.begin_shutdown();
+        }
+        _ = app.shutdown_started() => {}
+    }
+    let result = running.wait().await;
+    app.store.close_store().await;
+    result.map_err(|error| Failure::runtime(format!("the server stopped with an error: {error}")))
+}
+
+/// The password: from standard input when it is not a terminal (one line), else prompted
+/// twice without echo.
+fn read_password() -> Result<String, Failure> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")
+            .map_err(|error| Failure::runtime(format!("cannot read the password: {error}")))?;
+        let again = rpassword::prompt_password("Password again: ")
+            .map_err(|error| Failure::runtime(format!("cannot read the password: {error}")))?;
+        if first != again {
+            return Err(Failure::usage("the passwords differ"));
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|error| {
+                Failure::runtime(format!(
+                    "cannot read the password from standard input: {error}"
+                ))
+            })?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    }
+}
+
+pub fn user(command: UserCommand) -> ExitCode {
+    let UserCommand::Add {
+        email,
+        name,
+        admin,
+        workspace,
+        config,
+    } = command;
+    let result = (|| {
+        let settings = settings(config.as_deref())?;
+        let password = read_password()?;
+        runtime()?.block_on(async {
+            with_store!(settings, |store| {
+                let result = admin::add_user(
+                    &store,
+                    &email,
+                    name.as_deref(),
+                    &password,
+                    admin,
+                    &workspace,
+                    SystemClock.now(),
+                )
+                .await;
+                store.close_store().await;
+                let added = result.map_err(|error| match error {
+                    admin::AdminError::Invalid(message) => Failure::usage(message),
+                    admin::AdminError::Store(error) => Failure::runtime(error.to_string()),
+                })?;
+                println!(
+                    "{} {} ({}) as {} of workspace {:?}{}",
+                    if added.created { "Created" } else { "Updated" },
+                    added.user.email,
+                    added.user.name,
+                    added.role,
+                    added.workspace.name,
+                    if added.workspace_created {
+                        " (new workspace)"
+                    } else {
+                        ""
+                    },
+                );
+                Ok(())
+            })
+        })
+    })();
+    finish("user add", result)
+}
+
+pub fn token(command: TokenCommand) -> ExitCode {
+    let TokenCommand::Add {
+        email,
+        label,
+        workspace,
+        config,
+    } = command;
+    let result = (|| {
+        let settings = settings(config.as_deref())?;
+        runtime()?.block_on(async {
+            with_store!(settings, |store| {
+                let result =
+                    admin::add_token(&store, &email, &label, workspace.as_deref(), SystemClock.now()).await;
+                store.close_store().await;
+                let (token, _record, workspace) = result.map_err(|error| match error {
+                    admin::AdminError::Invalid(message) => Failure::usage(message),
+                    admin::AdminError::Store(error) => Failure::runtime(error.to_string()),
+                })?;
+                eprintln!(
+                    "API token for {email} in workspace {:?} (shown once; send it as Authorization: Bearer TOKEN):",
+                    workspace.name
+                );
+                println!("{token}");
+                Ok(())
+            })
+        })
+    })();
+    finish("token add", result)
+}
