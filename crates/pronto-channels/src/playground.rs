@@ -22,7 +22,6 @@ use pronto_core::store::{
 use pronto_core::{ConversationId, InboxId, Incoming, WorkspaceId};
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -178,12 +177,15 @@ struct Simulation<'a, S, N, F> {
 /// `shutdown` completes, and returns what they did.
 ///
 /// Every message goes through [`Store::ingest`] (customers as `customer`, acknowledgements as
-/// `automation`, at the clock's `now()`), and every result is handed to `on_ingested` so that
-/// the caller can publish the changes (event bus, live badge, SSE). Store errors are logged
-/// and counted; the customers carry on.
+/// `automation`, at the clock's `now()`), and every result is handed to `on_ingested` (and
+/// awaited) so that the caller can publish the changes (event bus, live badge, SSE) before the
+/// next message. Store errors are logged and counted; the customers carry on.
+///
+/// `store` is borrowed: to spawn the customers, move what owns the store into the task, e.g.
+/// `tokio::spawn(async move { run_customers(&app.store, ...).await })`.
 #[allow(clippy::too_many_arguments)]
-pub async fn run_customers<S, N, F>(
-    store: Arc<S>,
+pub async fn run_customers<S, N, F, P>(
+    store: &S,
     workspace: WorkspaceId,
     inboxes: Vec<InboxId>,
     now: N,
@@ -195,7 +197,8 @@ pub async fn run_customers<S, N, F>(
 where
     S: Store,
     N: Fn() -> Millis + Send + Sync,
-    F: Fn(Ingested) + Send + Sync,
+    F: Fn(Ingested) -> P + Send + Sync,
+    P: Future<Output = ()> + Send,
 {
     let start = now();
     let seed = settings.seed.unwrap_or(start as u64 ^ 0x5EED_0FC0_FFEE);
@@ -203,7 +206,7 @@ where
     let run = rng.next_u64() & 0xFFFF_FFFF;
     let tick = settings.tick.max(Duration::from_millis(1));
     let mut sim = Simulation {
-        store: &*store,
+        store,
         workspace,
         inboxes,
         now: &now,
@@ -250,11 +253,12 @@ async fn next_reply(replies: &mut Option<ReplyReceiver>) -> Option<OutboxEntry> 
     }
 }
 
-impl<S, N, F> Simulation<'_, S, N, F>
+impl<S, N, F, P> Simulation<'_, S, N, F>
 where
     S: Store,
     N: Fn() -> Millis + Send + Sync,
-    F: Fn(Ingested) + Send + Sync,
+    F: Fn(Ingested) -> P + Send + Sync,
+    P: Future<Output = ()> + Send,
 {
     fn interval(&mut self) -> Millis {
         let (lo, hi) = self.settings.interval;
@@ -552,7 +556,7 @@ where
             }
             Ingested::Duplicate { .. } => false,
         };
-        (self.on_ingested)(ingested);
+        (self.on_ingested)(ingested).await;
         if started && self.settings.acknowledge {
             self.acknowledge(i, inbox, lang, at).await;
         }
@@ -586,7 +590,7 @@ where
         match self.store.ingest(self.workspace, &incoming).await {
             Ok(ingested) => {
                 self.stats.acknowledgements += 1;
-                (self.on_ingested)(ingested);
+                (self.on_ingested)(ingested).await;
             }
             Err(error) => self.failed("ingesting an acknowledgement", &error),
         }

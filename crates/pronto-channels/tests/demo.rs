@@ -340,21 +340,28 @@ async fn simulated_customers_write_and_answer_replies_on_a_fast_clock() {
     let heard = Arc::new(AtomicU64::new(0));
     let published = Arc::clone(&heard);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let customers = tokio::spawn(playground::run_customers(
-        Arc::clone(&store),
-        ws,
-        inboxes.clone(),
-        clock,
-        settings,
-        Some(receiver),
-        move |ingested: Ingested| {
-            assert!(matches!(ingested, Ingested::Stored { .. }));
-            published.fetch_add(1, Ordering::Relaxed);
-        },
+    let customers = tokio::spawn({
+        let (store, inboxes) = (Arc::clone(&store), inboxes.clone());
         async move {
-            let _ = stopped.await;
-        },
-    ));
+            playground::run_customers(
+                &*store,
+                ws,
+                inboxes,
+                clock,
+                settings,
+                Some(receiver),
+                move |ingested: Ingested| {
+                    assert!(matches!(ingested, Ingested::Stored { .. }));
+                    published.fetch_add(1, Ordering::Relaxed);
+                    std::future::ready(())
+                },
+                async move {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        }
+    });
 
     // Wait for a customer, answer them through the playground's sender, and let them react.
     let mut replied = false;

@@ -24,14 +24,14 @@ use pronto_core::store::{
     Ingested, NewInbox, OutboxEntry, SendOutcome, Store, StoreError, StoreResult,
 };
 use pronto_core::{
-    ChannelKind, ConversationId, Inbox, InboxId, Incoming, MessageId, Presence, Role, User, UserId,
-    Workspace, WorkspaceId,
+    ChannelKind, ConversationId, Inbox, InboxId, Incoming, Presence, Role, User, UserId, Workspace,
+    WorkspaceId,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// The demo workspace's name.
 pub const DEMO_WORKSPACE: &str = "Demo shop";
@@ -218,7 +218,12 @@ pub async fn seed_with<S: Store>(
             }
         },
     );
-    futures_util::future::try_join(availability, conversations).await?;
+    let conversations = async {
+        let written = conversations.await;
+        courier.close();
+        written
+    };
+    futures_util::future::try_join3(availability, conversations, courier.run(store)).await?;
 
     Ok(DemoWorkspace {
         workspace,
@@ -317,33 +322,36 @@ impl<S: Store> Writer<'_, S> {
 }
 
 /// Takes the demo's replies through the playground's outbox, so that each counts from its
-/// historic instant. Conversations are written concurrently and a claim takes whatever is
-/// due, so whoever claims a reply finishes it (with the instant its writer planned) and
-/// tells the others.
+/// historic instant. Conversations are written concurrently; one loop ([`Courier::run`])
+/// claims whatever replies are due, finishes them all at once (each with the instant its
+/// writer planned) and tells each writer that its reply went out.
 struct Courier {
     now: Millis,
-    /// The planned acceptance of the one reply in flight per conversation.
-    planned: Mutex<HashMap<ConversationId, Millis>>,
-    finished: Mutex<HashSet<MessageId>>,
-    failed: Mutex<Option<StoreError>>,
-    notify: Notify,
+    /// The one reply in flight per conversation: its planned acceptance, and its writer.
+    planned: Mutex<HashMap<ConversationId, Outgoing>>,
+    wake: Notify,
+    /// No more replies will come.
+    closed: AtomicBool,
 }
 
-/// How long a writer waits for someone else to finish its reply before giving up.
-const COURIER_PATIENCE: Duration = Duration::from_secs(30);
-const CLAIM: u32 = 64;
+/// A reply's planned acceptance, and how to tell its writer it went out.
+type Outgoing = (Millis, oneshot::Sender<StoreResult<()>>);
+
+/// How long a writer waits for its reply to go out before giving up.
+const COURIER_PATIENCE: Duration = Duration::from_secs(60);
+const CLAIM: u32 = 512;
 
 impl Courier {
     fn new(now: Millis) -> Self {
         Self {
             now,
             planned: Mutex::new(HashMap::new()),
-            finished: Mutex::new(HashSet::new()),
-            failed: Mutex::new(None),
-            notify: Notify::new(),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
         }
     }
 
+    /// Stores the reply, and returns once the courier has had the channel accept it.
     #[allow(clippy::too_many_arguments)]
     async fn reply<S: Store>(
         &self,
@@ -355,52 +363,55 @@ impl Courier {
         created: Millis,
         accepted: Millis,
     ) -> StoreResult<()> {
-        lock(&self.planned).insert(conversation, accepted);
-        let (message, _, _) = store.reply(ws, conversation, agent, text, created).await?;
-        let mut waited = Duration::ZERO;
+        let (tx, rx) = oneshot::channel();
+        lock(&self.planned).insert(conversation, (accepted, tx));
+        let stored = store.reply(ws, conversation, agent, text, created).await;
+        if let Err(error) = stored {
+            lock(&self.planned).remove(&conversation);
+            return Err(error);
+        }
+        self.wake.notify_one();
+        match tokio::time::timeout(COURIER_PATIENCE, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(StoreError::Unavailable("the demo's courier stopped".into())),
+            Err(_) => Err(StoreError::Invalid(
+                "a demo reply did not go out: was it taken from the outbox by someone else? \
+                 Seed the demo before starting the outbox workers"
+                    .into(),
+            )),
+        }
+    }
+
+    /// No more replies: [`Courier::run`] returns once the last ones are out.
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Claims and finishes replies until closed.
+    async fn run<S: Store>(&self, store: &S) -> StoreResult<()> {
         loop {
-            let notified = self.notify.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if lock(&self.finished).remove(&message.id) {
-                return Ok(());
-            }
-            if let Some(error) = lock(&self.failed).clone() {
-                return Err(error);
-            }
+            let closed = self.closed.load(Ordering::SeqCst);
             let claimed = store
                 .claim_outbox(ChannelKind::Playground, CLAIM, self.now)
                 .await?;
             if claimed.is_empty() {
-                // Someone else has it in hand.
-                if waited >= COURIER_PATIENCE {
-                    return Err(StoreError::Invalid(
-                        "a demo reply was taken from the outbox by someone else: seed the demo before starting the outbox workers".into(),
-                    ));
+                if closed {
+                    return Ok(());
                 }
-                let step = Duration::from_secs(1);
-                if tokio::time::timeout(step, notified).await.is_err() {
-                    waited += step;
-                }
+                self.wake.notified().await;
                 continue;
             }
             let results = futures_util::future::join_all(
                 claimed.iter().map(|entry| self.finish(store, entry)),
             )
             .await;
-            let failure = results.into_iter().find_map(Result::err);
-            if let Some(error) = &failure {
-                lock(&self.failed).get_or_insert_with(|| error.clone());
-            }
-            self.notify.notify_waiters();
-            if let Some(error) = failure {
-                return Err(error);
-            }
+            results.into_iter().collect::<StoreResult<()>>()?;
         }
     }
 
     async fn finish<S: Store>(&self, store: &S, entry: &OutboxEntry) -> StoreResult<()> {
-        let at = lock(&self.planned)
+        let (at, writer) = lock(&self.planned)
             .remove(&entry.conversation)
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
@@ -412,9 +423,9 @@ impl Courier {
             channel_message_id: outgoing_message_id(entry),
             at,
         };
-        store.finish_send(entry, &outcome, at).await?;
-        lock(&self.finished).insert(entry.message);
-        Ok(())
+        let result = store.finish_send(entry, &outcome, at).await.map(|_| ());
+        let _ = writer.send(result.clone());
+        result
     }
 }
 

@@ -172,7 +172,7 @@ impl Default for DemoOptions {
             conversations: 3_000,
             days: 45,
             utc_offset: HOUR,
-            concurrency: 48,
+            concurrency: 128,
         }
     }
 }
