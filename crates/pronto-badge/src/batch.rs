@@ -20,6 +20,16 @@ pub struct Assessment {
 /// A large log is split between threads by conversation (rules 2–4 look at one conversation
 /// at a time); their starts are merged back in the contract's order.
 pub fn evaluate(log: &Log, evaluated_at: Millis, rules: &Rules) -> Assessment {
+    let parts = if log.conversation_events.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    };
+    evaluate_in_parts(log, evaluated_at, rules, parts)
+}
+
+/// [`evaluate`] with the work split in `parts` threads (the same result for any number).
+fn evaluate_in_parts(log: &Log, evaluated_at: Millis, rules: &Rules, parts: usize) -> Assessment {
     let away = AwayPeriods::new(
         log.availability_events
             .iter()
@@ -27,33 +37,39 @@ pub fn evaluate(log: &Log, evaluated_at: Millis, rules: &Rules) -> Assessment {
             .copied()
             .collect(),
     );
-    let parts = if log.conversation_events.len() < PARALLEL_FROM {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    // A log whose events are already grouped by conversation, each group in the contract's
+    // order (as `pronto badge` reads them), is split as it is; any other is grouped first.
+    let counts;
+    let work = match grouped_parts(&log.conversation_events, parts) {
+        Some(ranges) => ranges.into_iter().map(Part::Events).collect(),
+        None => {
+            counts = count_by_conversation(log, evaluated_at, parts);
+            split_by_count(&counts, parts)
+                .into_iter()
+                .map(|range| Part::Conversations(range, &counts))
+                .collect::<Vec<_>>()
+        }
     };
-    let counts = count_by_conversation(log, evaluated_at, parts);
-    let ranges = split_by_count(&counts, parts);
     let context = Context {
         log,
         evaluated_at,
         rules,
         away: &away,
-        counts: &counts,
     };
-    let mut results: Vec<(Vec<Start>, Excluded)> = if ranges.len() <= 1 {
-        ranges.into_iter().map(|r| context.starts_in(r)).collect()
+    let mut results: Vec<(Vec<Start>, Excluded)> = if work.len() <= 1 {
+        work.into_iter()
+            .map(|part| context.starts_of(part))
+            .collect()
     } else {
         std::thread::scope(|scope| {
             let context = &context;
-            let handles: Vec<_> = ranges
+            let handles: Vec<_> = work
                 .into_iter()
-                .map(|range| scope.spawn(move || context.starts_in(range)))
+                .map(|part| scope.spawn(move || context.starts_of(part)))
                 .collect();
             handles.into_iter().map(join).collect()
         })
     };
-    drop(counts);
 
     let mut excluded = Excluded::default();
     for (_, part) in &results {
@@ -145,26 +161,46 @@ fn split_by_count(counts: &[u32], parts: usize) -> Vec<Range<usize>> {
     ranges
 }
 
+/// A share of the work: conversations by id (`counts` are the events of each), or a range of
+/// events already grouped by conversation.
+enum Part<'a> {
+    Conversations(Range<usize>, &'a [u32]),
+    Events(Range<usize>),
+}
+
 /// What every part of the work reads.
 struct Context<'a> {
     log: &'a Log,
     evaluated_at: Millis,
     rules: &'a Rules,
     away: &'a AwayPeriods,
-    counts: &'a [u32],
 }
 
 impl Context<'_> {
-    /// Rules 2–4 for the conversations in `range`: their non-excluded starts in order, and
+    /// Rules 2–4 for the conversations of `part`: their non-excluded starts in order, and
     /// how many were excluded.
-    fn starts_in(&self, range: Range<usize>) -> (Vec<Start>, Excluded) {
-        let grouped = group_by_conversation(self.log, self.evaluated_at, self.counts, range);
-        // At most one start per event; capacity never used costs no memory, growing would.
-        let mut starts = Vec::with_capacity(grouped.events.len());
-        for events in grouped.iter() {
-            segment_conversation(events, self.rules, &mut starts);
+    fn starts_of(&self, part: Part<'_>) -> (Vec<Start>, Excluded) {
+        let mut starts = Vec::new();
+        match part {
+            Part::Conversations(range, counts) => {
+                let grouped = group_by_conversation(self.log, self.evaluated_at, counts, range);
+                // At most one start per event; capacity never used costs no memory, growing
+                // would.
+                starts.reserve(grouped.events.len());
+                for events in grouped.iter() {
+                    segment_conversation(events, self.rules, &mut starts);
+                }
+            }
+            Part::Events(range) => {
+                let events = &self.log.conversation_events[range];
+                starts.reserve(events.len());
+                for group in events.chunk_by(|a, b| a.conversation == b.conversation) {
+                    // In the contract's order: the events that exist come first.
+                    let existing = group.partition_point(|e| e.at <= self.evaluated_at);
+                    segment_conversation(&group[..existing], self.rules, &mut starts);
+                }
+            }
         }
-        drop(grouped);
 
         let mut excluded = Excluded::default();
         let mut included = Vec::with_capacity(starts.len());
@@ -180,6 +216,66 @@ impl Context<'_> {
         included.sort_unstable_by_key(order_key);
         (included, excluded)
     }
+}
+
+/// Whether `a` may come just before `b` in a log grouped by conversation (ids ascending), each
+/// group in the contract's order.
+fn in_grouped_order(a: &ConversationEvent, b: &ConversationEvent) -> bool {
+    a.conversation < b.conversation
+        || (a.conversation == b.conversation && a.position() < b.position())
+}
+
+/// If `events` are grouped by conversation, each group in order: up to `parts` consecutive
+/// ranges of about as many events each, cut between groups (checked by `parts` threads).
+fn grouped_parts(events: &[ConversationEvent], parts: usize) -> Option<Vec<Range<usize>>> {
+    let parts = parts.clamp(1, events.len().max(1));
+    let chunk = events.len().div_ceil(parts).max(1);
+    let check = |events: &[ConversationEvent]| {
+        events
+            .windows(2)
+            .all(|pair| in_grouped_order(&pair[0], &pair[1]))
+    };
+    let grouped = if parts == 1 {
+        check(events)
+    } else {
+        // Chunks overlapping by one event, so that every neighbouring pair is checked.
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..events.len())
+                .step_by(chunk)
+                .map(|start| {
+                    let end = (start + chunk + 1).min(events.len());
+                    let events = &events[start..end];
+                    scope.spawn(move || check(events))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(join)
+                .collect::<Vec<bool>>()
+                .into_iter()
+                .all(|ok| ok)
+        })
+    };
+    if !grouped {
+        return None;
+    }
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for k in 1..parts {
+        let mut cut = (k * events.len() / parts).max(start);
+        while cut > 0
+            && cut < events.len()
+            && events[cut].conversation == events[cut - 1].conversation
+        {
+            cut += 1;
+        }
+        if cut > start && cut < events.len() {
+            ranges.push(start..cut);
+            start = cut;
+        }
+    }
+    ranges.push(start..events.len());
+    Some(ranges)
 }
 
 /// Merges lists of starts, each in order, into one in order.
@@ -329,4 +425,106 @@ fn group_by_conversation(
         }
     }
     Grouped { events, bounds }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Author, Availability, AvailabilityEvent, Fact, Status};
+    use crate::time::{HOUR, MINUTE};
+    use proptest::prelude::*;
+
+    /// Small random logs: a few conversations, events minutes to days apart, in any order,
+    /// sometimes at the same instant.
+    fn log() -> impl Strategy<Value = Log> {
+        let fact = prop_oneof![
+            4 => Just(Fact::Message(Author::Customer)),
+            4 => Just(Fact::Message(Author::Agent)),
+            1 => Just(Fact::Message(Author::Automation)),
+            1 => Just(Fact::Status(Status::Open)),
+            1 => Just(Fact::Status(Status::Done)),
+            1 => Just(Fact::Status(Status::Spam)),
+        ];
+        let event = (0u32..6, 0i64..2_000, fact);
+        let away = (0i64..2_000, any::<bool>(), proptest::option::of(1i64..40));
+        (
+            proptest::collection::vec(event, 0..60),
+            proptest::collection::vec(away, 0..4),
+        )
+            .prop_map(|(events, changes)| {
+                let mut log = Log {
+                    conversation_names: (0..6).map(|c| format!("c{c}")).collect(),
+                    ..Log::default()
+                };
+                for (seq, (conversation, at, fact)) in events.into_iter().enumerate() {
+                    log.conversation_events.push(ConversationEvent {
+                        at: at * 20 * MINUTE,
+                        seq: seq as u64 + 1,
+                        conversation: ConversationId(conversation),
+                        fact,
+                    });
+                }
+                for (i, (at, away, until)) in changes.into_iter().enumerate() {
+                    let at = at * 20 * MINUTE;
+                    log.availability_events.push(AvailabilityEvent {
+                        at,
+                        seq: 1_000 + i as u64,
+                        availability: if away {
+                            Availability::Away {
+                                until: until.map(|h| at + h * HOUR),
+                            }
+                        } else {
+                            Availability::Available
+                        },
+                    });
+                }
+                log
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Grouped or not, in one part or several: the same assessment.
+        #[test]
+        fn the_same_assessment_however_the_work_is_split(log in log(), at in 0i64..2_100) {
+            let at = at * 20 * MINUTE;
+            let rules = Rules::default();
+            let expected = evaluate_in_parts(&log, at, &rules, 1);
+            let mut grouped = log.clone();
+            grouped
+                .conversation_events
+                .sort_by_key(|e| (e.conversation, e.position()));
+            for parts in 1..=4 {
+                prop_assert_eq!(&evaluate_in_parts(&log, at, &rules, parts), &expected);
+                prop_assert_eq!(&evaluate_in_parts(&grouped, at, &rules, parts), &expected);
+            }
+        }
+    }
+
+    #[test]
+    fn grouped_logs_are_recognised_and_cut_between_groups() {
+        let event = |conversation, at| ConversationEvent {
+            at,
+            seq: at as u64,
+            conversation: ConversationId(conversation),
+            fact: Fact::Message(Author::Customer),
+        };
+        let events = [
+            event(0, 1),
+            event(0, 2),
+            event(0, 3),
+            event(1, 1),
+            event(2, 5),
+        ];
+        assert_eq!(grouped_parts(&events, 2), Some(vec![0..3, 3..5]));
+        assert_eq!(grouped_parts(&events, 8), Some(vec![0..3, 3..4, 4..5]));
+        let whole = grouped_parts(&events[..3], 3).unwrap();
+        assert_eq!((whole.len(), whole[0].clone()), (1, 0..3));
+        assert_eq!(grouped_parts(&[], 2).map(|r| r.len()), Some(1));
+        let unsorted = [event(0, 2), event(0, 1)];
+        assert_eq!(grouped_parts(&unsorted, 1), None);
+        let ungrouped = [event(1, 1), event(0, 2)];
+        assert_eq!(grouped_parts(&ungrouped, 2), None);
+    }
 }

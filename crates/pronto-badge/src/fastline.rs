@@ -32,12 +32,53 @@ pub(crate) fn scan<'a>(line: &'a str, fields: &mut Fields<'a>) -> Option<()> {
     let mut others: [&[u8]; MAX_OTHER_KEYS] = [&[]; MAX_OTHER_KEYS];
     let mut other_count = 0;
 
-    s.skip_ws();
-    s.expect(b'{')?;
-    s.skip_ws();
-    if s.peek()? == b'}' {
-        // `{}` is an error anyway ("missing field"): the exact reader says so.
-        return None;
+    if s.b.starts_with(TYPE_FIRST) {
+        // The usual layout: `type` first, then the fields its type needs in the usual order,
+        // without spaces. Matched as literals while they last; then on as usual.
+        s.i = TYPE_FIRST.len();
+        let kind = s.plain_string()?;
+        fields.kind = Field::Text(Cow::Borrowed(kind));
+        seen_known = 1 << TYPE;
+        match kind {
+            "message" => {
+                let _ = s.usual(
+                    b",\"conversation\":\"",
+                    CONVERSATION,
+                    fields,
+                    &mut seen_known,
+                )? && s.usual(b",\"at\":\"", AT, fields, &mut seen_known)?
+                    && s.usual(b",\"author\":\"", AUTHOR, fields, &mut seen_known)?;
+            }
+            "status" => {
+                let _ = s.usual(
+                    b",\"conversation\":\"",
+                    CONVERSATION,
+                    fields,
+                    &mut seen_known,
+                )? && s.usual(b",\"at\":\"", AT, fields, &mut seen_known)?
+                    && s.usual(b",\"status\":\"", STATUS, fields, &mut seen_known)?;
+            }
+            "availability" => {
+                let _ = s.usual(b",\"at\":\"", AT, fields, &mut seen_known)?
+                    && s.usual(b",\"status\":\"", STATUS, fields, &mut seen_known)?
+                    && s.usual(b",\"until\":\"", UNTIL, fields, &mut seen_known)?;
+            }
+            _ => {}
+        }
+        s.skip_ws();
+        match s.next()? {
+            b',' => s.skip_ws(),
+            b'}' => return s.at_end(),
+            _ => return None,
+        }
+    } else {
+        s.skip_ws();
+        s.expect(b'{')?;
+        s.skip_ws();
+        if s.peek()? == b'}' {
+            // `{}` is an error anyway ("missing field"): the exact reader says so.
+            return None;
+        }
     }
     loop {
         s.expect(b'"')?;
@@ -46,22 +87,22 @@ pub(crate) fn scan<'a>(line: &'a str, fields: &mut Fields<'a>) -> Option<()> {
         s.expect(b':')?;
         s.skip_ws();
         let slot = match key {
-            b"type" => Some((0, &mut fields.kind)),
-            b"conversation" => Some((1, &mut fields.conversation)),
-            b"at" => Some((2, &mut fields.at)),
-            b"author" => Some((3, &mut fields.author)),
-            b"status" => Some((4, &mut fields.status)),
-            b"until" => Some((5, &mut fields.until)),
+            b"type" => Some(TYPE),
+            b"conversation" => Some(CONVERSATION),
+            b"at" => Some(AT),
+            b"author" => Some(AUTHOR),
+            b"status" => Some(STATUS),
+            b"until" => Some(UNTIL),
             _ => None,
         };
         match slot {
-            Some((bit, slot)) => {
-                if seen_known & (1 << bit) != 0 {
+            Some(slot) => {
+                if seen_known & (1 << slot) != 0 {
                     return None;
                 }
-                seen_known |= 1 << bit;
+                seen_known |= 1 << slot;
                 s.expect(b'"')?;
-                *slot = Field::Text(Cow::Borrowed(s.plain_string()?));
+                *field(fields, slot) = Field::Text(Cow::Borrowed(s.plain_string()?));
             }
             None => {
                 if other_count == MAX_OTHER_KEYS || others[..other_count].contains(&key) {
@@ -75,13 +116,33 @@ pub(crate) fn scan<'a>(line: &'a str, fields: &mut Fields<'a>) -> Option<()> {
         s.skip_ws();
         match s.next()? {
             b',' => s.skip_ws(),
-            b'}' => break,
+            b'}' => return s.at_end(),
             _ => return None,
         }
     }
-    s.skip_ws();
-    (s.i == s.b.len()).then_some(())
 }
+
+/// The known fields, by slot.
+const TYPE: u8 = 0;
+const CONVERSATION: u8 = 1;
+const AT: u8 = 2;
+const AUTHOR: u8 = 3;
+const STATUS: u8 = 4;
+const UNTIL: u8 = 5;
+
+fn field<'f, 'a>(fields: &'f mut Fields<'a>, slot: u8) -> &'f mut Field<'a> {
+    match slot {
+        TYPE => &mut fields.kind,
+        CONVERSATION => &mut fields.conversation,
+        AT => &mut fields.at,
+        AUTHOR => &mut fields.author,
+        STATUS => &mut fields.status,
+        _ => &mut fields.until,
+    }
+}
+
+/// How a line of the usual layout starts.
+const TYPE_FIRST: &[u8; 9] = b"{\"type\":\"";
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -241,6 +302,32 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    /// If `literal` (a key with what surrounds it) comes next, reads it and the string value
+    /// after it into `slot`: `Some(true)`; `Some(false)` if it does not come next; `None` to
+    /// give up.
+    #[inline]
+    fn usual<const N: usize>(
+        &mut self,
+        literal: &[u8; N],
+        slot: u8,
+        fields: &mut Fields<'a>,
+        seen_known: &mut u8,
+    ) -> Option<bool> {
+        if self.b.get(self.i..self.i + N) != Some(literal) {
+            return Some(false);
+        }
+        self.i += N;
+        *field(fields, slot) = Field::Text(Cow::Borrowed(self.plain_string()?));
+        *seen_known |= 1 << slot;
+        Some(true)
+    }
+
+    /// Whitespace, then the end of the line.
+    fn at_end(&mut self) -> Option<()> {
+        self.skip_ws();
+        (self.i == self.b.len()).then_some(())
+    }
+
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
@@ -295,6 +382,12 @@ mod tests {
             r#"{"type":"message","text":{"a":1}}"#,
             r#"{"type":"message","text":[1]}"#,
             r#"{"type":"message","type":"message"}"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent","author":"agent"}"#,
+            r#"{"type":"status","conversation":"c1","at":"2026-11-01T10:00:00Z","status":"done","type":"status"}"#,
+            r#"{"type":"availability","at":"2026-11-01T10:00:00Z","status":"away","until":"2026-11-01T11:00:00Z","at":"x"}"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent"} ,"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent""#,
+            r#"{"type":"message","conversation":"c\u0031","at":"2026-11-01T10:00:00Z","author":"agent"}"#,
             r#"{"mid":1,"mid":2}"#,
             r#"{"type":"message","mid":1e5}"#,
             r#"{"type":"message","mid":01}"#,

@@ -16,6 +16,7 @@ use pronto_badge::{
 };
 use rustc_hash::FxHashMap;
 use std::io::{ErrorKind, Read};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -155,7 +156,7 @@ pub fn read_stream<R: Read + Send>(
         .input
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    assemble(outputs, input.error)
+    assemble(outputs, input.error, workers)
 }
 
 struct Shared<'p, R> {
@@ -400,13 +401,16 @@ impl ShortTable {
     }
 }
 
-/// Dense ids for conversation names, from 0 in order of first use.
+/// Dense ids for conversation names, from 0 in order of first use, and where each was first
+/// used.
 struct Interner {
     short: ShortTable,
     long: FxHashMap<Box<str>, u32>,
     /// The names met last, by their hash: most events are in a conversation that had one
     /// shortly before, and this small table stays in the CPU's cache when the big one does not.
     recent: Vec<ShortName>,
+    /// By id: where the name was met first, as `(block index << 32) | event index in block`.
+    first_use: Vec<u64>,
 }
 
 impl Default for Interner {
@@ -415,6 +419,7 @@ impl Default for Interner {
             short: ShortTable::new(),
             long: FxHashMap::default(),
             recent: vec![ShortName::EMPTY; Self::RECENT],
+            first_use: Vec::new(),
         }
     }
 }
@@ -423,7 +428,7 @@ impl Interner {
     const RECENT: usize = 1 << 14;
 
     fn len(&self) -> usize {
-        self.short.len + self.long.len()
+        self.first_use.len()
     }
 
     /// Reads the slots where `names` will be looked up, one independent load each, so that
@@ -439,9 +444,9 @@ impl Interner {
         std::hint::black_box(sum);
     }
 
-    /// The id of a short name (not `LONG`).
+    /// The id of a short name (not `LONG`) met at `position`.
     #[inline]
-    fn intern_short(&mut self, key: ShortName) -> u32 {
+    fn intern_short(&mut self, key: ShortName, position: u64) -> u32 {
         let hash = key.hash();
         let slot = (hash >> 40) as usize & (Self::RECENT - 1);
         if self.recent[slot].same_name(&key) {
@@ -449,31 +454,24 @@ impl Interner {
         }
         let next = self.len() as u32;
         let id = self.short.get_or_insert(key, hash, next);
+        if id == next {
+            self.first_use.push(position);
+        }
         self.recent[slot] = ShortName { id, ..key };
         id
     }
 
-    fn intern_long(&mut self, name: &str) -> u32 {
+    /// The id of a name met at `position`.
+    fn intern_long(&mut self, name: &str, position: u64) -> u32 {
         match self.long.get(name) {
             Some(&id) => id,
             None => {
                 let id = self.len() as u32;
                 self.long.insert(name.into(), id);
+                self.first_use.push(position);
                 id
             }
         }
-    }
-
-    /// The names, by id.
-    fn into_names(self) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = vec![Box::default(); self.len()];
-        for entry in self.short.entries() {
-            names[entry.id as usize] = entry.to_name();
-        }
-        for (name, id) in self.long {
-            names[id as usize] = name;
-        }
-        names
     }
 }
 
@@ -560,37 +558,44 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
         line_index += 1;
     }
     let mut long_names = long_names.iter();
+    let mut position = (index as u64) << 32;
     for (events, names) in block.events.chunks_mut(32).zip(names.chunks(32)) {
         output.ids.touch(names);
         for (event, name) in events.iter_mut().zip(names) {
             event.conversation = if *name == ShortName::LONG {
                 let name = long_names.next().map_or("", String::as_str);
-                output.ids.intern_long(name)
+                output.ids.intern_long(name, position)
             } else {
-                output.ids.intern_short(*name)
+                output.ids.intern_short(*name, position)
             };
+            position += 1;
         }
     }
     block
 }
 
-/// Puts the workers' blocks back in order into one log, or names the lowest bad line.
+/// Puts the workers' blocks together into one log, or names the lowest bad line.
+///
+/// The log's conversations get ids in order of first use, as `jsonl::parse_log` gives them,
+/// and its events are grouped by conversation, each group in the contract's order (so that
+/// the evaluation needs no grouping of its own): the events of `parse_log`, in another order.
+/// Everything done event by event is done by `threads` threads.
 fn assemble(
     outputs: Vec<WorkerOutput>,
     io_error: Option<std::io::Error>,
+    threads: usize,
 ) -> Result<Log, StreamError> {
-    let mut ids = Vec::with_capacity(outputs.len());
+    let mut interners = Vec::with_capacity(outputs.len());
     let mut blocks: Vec<(usize, BlockOutput)> = Vec::new();
     for (worker, output) in outputs.into_iter().enumerate() {
-        ids.push(output.ids);
+        interners.push(output.ids);
         blocks.extend(output.blocks.into_iter().map(|block| (worker, block)));
     }
     blocks.sort_unstable_by_key(|(_, block)| block.index);
 
     // Line numbers: every block before a bad one was read and parsed whole.
+    let mut first_lines = Vec::with_capacity(blocks.len());
     let mut first_line = 1u64;
-    let mut total_events = 0;
-    let mut total_availability = 0;
     for (_, block) in &blocks {
         if let Some((line, reason)) = &block.error {
             return Err(StreamError::Line(LineError {
@@ -598,96 +603,347 @@ fn assemble(
                 reason: reason.clone(),
             }));
         }
+        first_lines.push(first_line);
         first_line += block.lines;
-        total_events += block.events.len();
-        total_availability += block.availability.len();
     }
     if let Some(error) = io_error {
         return Err(StreamError::Io(error));
     }
 
+    // Each conversation's id in the log, by order of first use; for each worker, its ids'.
     let Canonical {
         ids: canonical,
-        mut names,
-    } = canonical_ids(ids);
-    // Each canonical id's id in the log, given in order of first use as `parse_log` does.
-    let mut log_ids = vec![u32::MAX; names.len()];
-    let mut log = Log {
-        conversation_events: Vec::with_capacity(total_events),
-        availability_events: Vec::with_capacity(total_availability),
-        conversation_names: Vec::new(),
-    };
-    let mut first_line = 1u64;
-    for (worker, block) in blocks {
-        let canonical = &canonical[worker];
-        for (event, &fact) in block.events.iter().zip(&block.facts) {
-            let c = canonical[event.conversation as usize] as usize;
-            let mut id = log_ids[c];
-            if id == u32::MAX {
-                id = log.conversation_names.len() as u32;
-                log_ids[c] = id;
-                log.conversation_names
-                    .push(std::mem::take(&mut names[c]).into_string());
-            }
-            log.conversation_events.push(ConversationEvent {
-                at: event.at,
-                seq: first_line + u64::from(event.line),
-                conversation: ConversationId(id),
-                fact,
-            });
-        }
-        for &(line, at, availability) in &block.availability {
-            log.availability_events.push(AvailabilityEvent {
+        names,
+        first_use,
+    } = canonical_ids(interners);
+    let mut order: Vec<(u64, u32)> = first_use
+        .iter()
+        .enumerate()
+        .map(|(c, &position)| (position, c as u32))
+        .collect();
+    drop(first_use);
+    order.sort_unstable();
+    let mut log_ids = vec![0u32; order.len()];
+    for (id, &(_, c)) in order.iter().enumerate() {
+        log_ids[c as usize] = id as u32;
+    }
+    let ids: Vec<Vec<u32>> = canonical
+        .into_iter()
+        .map(|ids| ids.into_iter().map(|c| log_ids[c as usize]).collect())
+        .collect();
+    drop(log_ids);
+
+    let threads = threads.max(1);
+    let share = order.len().div_ceil(threads).max(1);
+    let conversation_names: Vec<String> = std::thread::scope(|scope| {
+        let names = &names;
+        let handles: Vec<_> = order
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&(_, c)| names.name(c))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(join).collect()
+    });
+    drop((order, names));
+
+    let mut blocks: Vec<Block> = blocks
+        .into_iter()
+        .zip(first_lines)
+        .map(|((worker, output), first_line)| Block {
+            output,
+            worker,
+            first_line,
+        })
+        .collect();
+    let conversation_events = group_events(&mut blocks, &ids, conversation_names.len(), threads);
+    let mut availability_events = Vec::new();
+    for block in &blocks {
+        for &(line, at, availability) in &block.output.availability {
+            availability_events.push(AvailabilityEvent {
                 at,
-                seq: first_line + u64::from(line),
+                seq: block.first_line + u64::from(line),
                 availability,
             });
         }
-        first_line += block.lines;
     }
-    Ok(log)
+    Ok(Log {
+        conversation_events,
+        availability_events,
+        conversation_names,
+    })
+}
+
+/// A parsed block and where it stands.
+struct Block {
+    output: BlockOutput,
+    /// The worker that parsed it, whose ids its events have.
+    worker: usize,
+    first_line: u64,
+}
+
+/// The blocks' conversation events, grouped by conversation (ids ascending), each group in
+/// the contract's order: a counting sort, each thread filling the groups of a range of ids.
+/// `ids[worker]` are the log's ids of a worker's ids.
+fn group_events(
+    blocks: &mut [Block],
+    ids: &[Vec<u32>],
+    conversations: usize,
+    threads: usize,
+) -> Vec<ConversationEvent> {
+    // The log's ids in place of the workers', and the events of each conversation counted,
+    // each thread over a share of the blocks.
+    let share = blocks.len().div_ceil(threads).max(1);
+    let partial: Vec<Vec<u32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = blocks
+            .chunks_mut(share)
+            .map(|blocks| {
+                scope.spawn(move || {
+                    let mut counts = vec![0u32; conversations];
+                    for block in blocks {
+                        let ids = &ids[block.worker];
+                        for event in &mut block.output.events {
+                            event.conversation = ids[event.conversation as usize];
+                            counts[event.conversation as usize] += 1;
+                        }
+                    }
+                    counts
+                })
+            })
+            .collect();
+        handles.into_iter().map(join).collect()
+    });
+    let mut bounds = Vec::with_capacity(conversations + 1);
+    bounds.push(0usize);
+    let mut total = 0;
+    for c in 0..conversations {
+        total += partial
+            .iter()
+            .map(|counts| counts[c] as usize)
+            .sum::<usize>();
+        bounds.push(total);
+    }
+    drop(partial);
+
+    // Ranges of conversations with about as many events each, one per thread.
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let cut = bounds.partition_point(|&b| b < k * total / threads);
+        if cut > *cuts.last().unwrap_or(&0) && cut < conversations {
+            cuts.push(cut);
+        }
+    }
+    cuts.push(conversations);
+    let (blocks, bounds) = (&*blocks, &bounds);
+    let parts: Vec<Vec<ConversationEvent>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .enumerate()
+            .map(|(part, range)| {
+                let conversations = range[0]..range[1];
+                // The first part becomes the log's: it makes room for all, while the others
+                // fill theirs.
+                let room = if part == 0 { total } else { 0 };
+                scope.spawn(move || fill_groups(blocks, bounds, conversations, room))
+            })
+            .collect();
+        handles.into_iter().map(join).collect()
+    });
+    let mut parts = parts.into_iter();
+    let mut events = parts.next().unwrap_or_default();
+    let mut filled = bounds[cuts[1]];
+    for part in parts {
+        events[filled..filled + part.len()].copy_from_slice(&part);
+        filled += part.len();
+    }
+    events
+}
+
+/// How many conversations share a bucket of the counting sort's first pass.
+const BUCKET: usize = 2048;
+
+/// The events of the `conversations` (a range of the log's ids, `bounds` their groups' bounds
+/// in the whole log), grouped, each group in the contract's order, at least `room` of them
+/// (the rest placeholders).
+///
+/// Writing each event straight to its group's place would touch a new page for nearly every
+/// event (the groups span hundreds of MB): first the events go to buckets of `BUCKET`
+/// conversations, each written in sequence, then each bucket is sorted out in the cache.
+fn fill_groups(
+    blocks: &[Block],
+    bounds: &[usize],
+    conversations: Range<usize>,
+    room: usize,
+) -> Vec<ConversationEvent> {
+    let (low, high) = (conversations.start, conversations.end);
+    let offset = bounds[low];
+    let len = bounds[high] - offset;
+    let mut events = Vec::with_capacity(room.max(len));
+    events.resize(room.max(len), PLACEHOLDER);
+
+    // By bucket, in file order.
+    let bucket_bounds: Vec<usize> = (low..high)
+        .step_by(BUCKET)
+        .chain([high])
+        .map(|c| bounds[c] - offset)
+        .collect();
+    let mut next = bucket_bounds[..bucket_bounds.len() - 1].to_vec();
+    let (low32, high32) = (low as u32, high as u32);
+    for block in blocks {
+        let output = &block.output;
+        for (event, &fact) in output.events.iter().zip(&output.facts) {
+            if (low32..high32).contains(&event.conversation) {
+                let slot = &mut next[(event.conversation - low32) as usize / BUCKET];
+                events[*slot] = ConversationEvent {
+                    at: event.at,
+                    seq: block.first_line + u64::from(event.line),
+                    conversation: ConversationId(event.conversation),
+                    fact,
+                };
+                *slot += 1;
+            }
+        }
+    }
+
+    // Each bucket by conversation, still in file order within each; then in the contract's.
+    let mut bucket = Vec::new();
+    let mut group_next = Vec::with_capacity(BUCKET);
+    for (b, w) in bucket_bounds.windows(2).enumerate() {
+        let first = low + b * BUCKET;
+        let region = &mut events[w[0]..w[1]];
+        bucket.clear();
+        bucket.extend_from_slice(region);
+        group_next.clear();
+        group_next.extend((first..(first + BUCKET).min(high)).map(|c| bounds[c] - offset - w[0]));
+        for event in &bucket {
+            let slot = &mut group_next[event.conversation.0 as usize - first];
+            region[*slot] = *event;
+            *slot += 1;
+        }
+        for c in first..(first + BUCKET).min(high) {
+            let group = &mut events[bounds[c] - offset..bounds[c + 1] - offset];
+            if !group.is_sorted_by_key(ConversationEvent::position) {
+                group.sort_unstable_by_key(ConversationEvent::position);
+            }
+        }
+    }
+    events
+}
+
+const PLACEHOLDER: ConversationEvent = ConversationEvent {
+    at: 0,
+    seq: 0,
+    conversation: ConversationId(0),
+    fact: Fact::Message(pronto_badge::Author::Customer),
+};
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The conversations' names by canonical id, as the interners held them.
+#[derive(Default)]
+struct Names {
+    /// A short name, or `ShortName::LONG`.
+    short: Vec<ShortName>,
+    long: FxHashMap<u32, Box<str>>,
+}
+
+impl Names {
+    fn add(&mut self, interner: Interner) {
+        let offset = self.short.len();
+        self.short.resize(offset + interner.len(), ShortName::LONG);
+        for entry in interner.short.entries() {
+            self.short[offset + entry.id as usize] = ShortName { id: 0, ..*entry };
+        }
+        for (name, id) in interner.long {
+            self.long.insert((offset + id as usize) as u32, name);
+        }
+    }
+
+    fn name(&self, c: u32) -> String {
+        match self.short.get(c as usize) {
+            Some(short) if *short != ShortName::LONG => short.to_name().into_string(),
+            _ => self
+                .long
+                .get(&c)
+                .map_or_else(String::new, |name| name.to_string()),
+        }
+    }
 }
 
 /// The conversations of all workers: one canonical id for each name.
 struct Canonical {
     /// For each worker, the canonical id of each of its own ids.
     ids: Vec<Vec<u32>>,
-    /// The names, by canonical id.
-    names: Vec<Box<str>>,
+    names: Names,
+    /// By canonical id: where the name was met first in the whole input.
+    first_use: Vec<u64>,
 }
 
 /// The first worker's ids are canonical; a name it never met gets a new one after them.
 fn canonical_ids(mut interners: Vec<Interner>) -> Canonical {
-    let mut canonical = Canonical {
-        ids: Vec::with_capacity(interners.len()),
-        names: Vec::new(),
-    };
     if interners.is_empty() {
-        return canonical;
+        return Canonical {
+            ids: Vec::new(),
+            names: Names::default(),
+            first_use: Vec::new(),
+        };
     }
     let first = interners.remove(0);
-    canonical.ids.push((0..first.len() as u32).collect());
+    let known = first.len() as u32;
+    let mut ids = vec![(0..known).collect::<Vec<u32>>()];
+    let mut first_use = first.first_use.clone();
     let mut others = Interner::default();
     for interner in interners {
-        let mut ids = vec![0u32; interner.len()];
-        for entry in interner.short.entries() {
-            let key = ShortName { id: 0, ..*entry };
-            ids[entry.id as usize] = match first.short.get(&key) {
-                Some(id) => id,
-                None => first.len() as u32 + others.intern_short(key),
-            };
+        let mut canonical = vec![0u32; interner.len()];
+        let mut found = |local: u32, id: u32| {
+            let position = interner.first_use[local as usize];
+            if id as usize == first_use.len() {
+                first_use.push(position);
+            } else {
+                first_use[id as usize] = first_use[id as usize].min(position);
+            }
+            canonical[local as usize] = id;
+        };
+        let entries: Vec<ShortName> = interner.short.entries().copied().collect();
+        for entries in entries.chunks(32) {
+            first.touch(entries);
+            for entry in entries {
+                let key = ShortName { id: 0, ..*entry };
+                let position = interner.first_use[entry.id as usize];
+                let id = match first.short.get(&key) {
+                    Some(id) => id,
+                    None => known + others.intern_short(key, position),
+                };
+                found(entry.id, id);
+            }
         }
-        for (name, local) in &interner.long {
-            ids[*local as usize] = match first.long.get(name) {
+        for (name, &local) in &interner.long {
+            let position = interner.first_use[local as usize];
+            let id = match first.long.get(name) {
                 Some(&id) => id,
-                None => first.len() as u32 + others.intern_long(name),
+                None => known + others.intern_long(name, position),
             };
+            found(local, id);
         }
-        canonical.ids.push(ids);
+        ids.push(canonical);
     }
-    canonical.names = first.into_names();
-    canonical.names.extend(others.into_names());
-    canonical
+    let mut names = Names::default();
+    names.add(first);
+    names.add(others);
+    Canonical {
+        ids,
+        names,
+        first_use,
+    }
 }
 
 #[cfg(test)]
@@ -695,11 +951,28 @@ mod tests {
     use super::*;
     use pronto_badge::jsonl::parse_log;
 
+    /// The log read, its events back in file order, after checking that they came grouped by
+    /// conversation, each group in the contract's order.
     fn read(bytes: &[u8], workers: usize, block_size: usize) -> Result<Log, String> {
-        read_stream(bytes, &ProgressBar::hidden(), workers, block_size).map_err(|e| match e {
-            StreamError::Io(e) => format!("io: {e}"),
-            StreamError::Line(e) => e.to_string(),
-        })
+        read_stream(bytes, &ProgressBar::hidden(), workers, block_size)
+            .map(in_file_order)
+            .map_err(|e| match e {
+                StreamError::Io(e) => format!("io: {e}"),
+                StreamError::Line(e) => e.to_string(),
+            })
+    }
+
+    fn in_file_order(mut log: Log) -> Log {
+        for pair in log.conversation_events.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            assert!(
+                a.conversation < b.conversation
+                    || a.conversation == b.conversation && a.position() < b.position(),
+                "grouped: {a:?} then {b:?}"
+            );
+        }
+        log.conversation_events.sort_by_key(|e| e.seq);
+        log
     }
 
     fn exact(bytes: &[u8]) -> Result<Log, String> {
@@ -737,6 +1010,44 @@ mod tests {
         let seqs: Vec<u64> = log.conversation_events.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [1, 4, 6]);
         assert_eq!(log.availability_events[0].seq, 5);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Random logs (many conversations, short and long names, out-of-order lines, blank
+        /// lines, CRLF, sometimes a bad line or two), random blocks and workers: the exact
+        /// reader's log, or its error.
+        #[test]
+        fn reads_random_logs_like_the_exact_reader(
+            lines in proptest::collection::vec(
+                (0u8..12, 0u32..40, 0i64..500, proptest::bool::ANY), 0..120),
+            block_size in 1usize..400,
+            workers in 1usize..4,
+        ) {
+            let mut text = String::new();
+            for (kind, conversation, minute, crlf) in lines {
+                let at = pronto_badge::format_instant(1_790_000_000_000 + minute * 60_000);
+                let name = if conversation % 7 == 0 {
+                    format!("a-conversation-with-a-rather-long-name-{conversation}")
+                } else {
+                    format!("c{conversation}")
+                };
+                let line = match kind {
+                    0 => String::new(),
+                    1 => "   ".to_owned(),
+                    2 if conversation == 3 => "{\"type\":\"message\"}".to_owned(),
+                    3 => format!(r#"{{"type":"availability","at":"{at}","status":"away"}}"#),
+                    4 => format!(r#"{{"type":"status","conversation":"{name}","at":"{at}","status":"done"}}"#),
+                    5 => format!(r#"{{"at":"{at}","author":"agent","conversation":"{name}","type":"message","text":"é\n"}}"#),
+                    _ => format!(r#"{{"type":"message","conversation":"{name}","at":"{at}","author":"customer"}}"#),
+                };
+                text.push_str(&line);
+                text.push_str(if crlf { "\r\n" } else { "\n" });
+            }
+            let bytes = text.as_bytes();
+            proptest::prop_assert_eq!(read(bytes, workers, block_size), exact(bytes));
+        }
     }
 
     #[test]
@@ -826,7 +1137,9 @@ mod tests {
                 step,
                 fail_at_end: false,
             };
-            let log = read_stream(input, &ProgressBar::hidden(), 2, 256).map_err(|_| ());
+            let log = read_stream(input, &ProgressBar::hidden(), 2, 256)
+                .map(in_file_order)
+                .map_err(|_| ());
             assert_eq!(log, exact(text.as_bytes()).map_err(|_| ()));
         }
         let failing = Trickle {
