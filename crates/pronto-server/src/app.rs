@@ -136,7 +136,19 @@ impl<S: Store> App<S> {
             .map(|inbox| inbox.channel.as_str())
             .unwrap_or("unknown");
         let ingested = self.store.ingest(workspace, incoming).await?;
-        match &ingested {
+        self.ingested(workspace, channel, &ingested).await;
+        Ok(ingested)
+    }
+
+    /// Takes in what a channel stored with [`Store::ingest`] itself (the playground's
+    /// customers do): counts it, publishes its changes and feeds the live badge.
+    pub async fn ingested(
+        &self,
+        workspace: WorkspaceId,
+        channel: &'static str,
+        ingested: &Ingested,
+    ) {
+        match ingested {
             Ingested::Duplicate { .. } => self.metrics.record_ingest(channel, "duplicate"),
             Ingested::Stored {
                 events, changes, ..
@@ -146,7 +158,6 @@ impl<S: Store> App<S> {
                 self.feed(workspace, events).await;
             }
         }
-        Ok(ingested)
     }
 
     pub async fn set_status(

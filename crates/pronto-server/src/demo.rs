@@ -1,139 +1,114 @@
-//! `pronto demo`'s hooks: [`seed`] fills an empty database with a demo workspace and
-//! [`customers`] is the playground's simulated customers, started with the server.
+//! `pronto demo`: the demo workspace of `pronto-channels` seeded on an empty database, and its
+//! simulated customers running with the server, hearing the agents' replies at once.
 //!
-//! Both are minimal placeholders for now (one workspace, two playground inboxes, a few
-//! conversations, a message every few minutes); the realistic demo (45 days of history, agents,
-//! templates, customers in English and Russian) builds on the same two entry points.
+//! Order matters: [`prepare`] seeds before the server's workers start (the seeding claims the
+//! playground's outbox itself), then [`spawn_customers`] once the server runs.
 
-use crate::admin::{AdminError, add_user};
 use crate::app::App;
-use crate::crypto::random_token;
-use pronto_badge::time::{MINUTE, SECOND};
-use pronto_badge::{Author, Millis};
-use pronto_core::store::{NewInbox, Store};
-use pronto_core::{ChannelKind, Incoming};
+use crate::workers::Sender;
+use futures_util::future::BoxFuture;
+use pronto_badge::Millis;
+use pronto_channels::demo::{DEMO_WORKSPACE, database_is_empty};
+use pronto_channels::playground::{
+    CustomerSettings, ReplyFeed, ReplyReceiver, reply_feed, run_customers,
+};
+use pronto_core::store::{OutboxEntry, SendOutcome, Store, StoreError};
+use pronto_core::{ChannelKind, InboxId, WorkspaceId};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-/// How to log in to the demo.
+/// How to log in to a freshly seeded demo.
 pub struct DemoLogin {
     pub email: String,
     pub password: String,
     pub workspace: String,
+    pub conversations: u64,
 }
 
-pub const DEMO_WORKSPACE: &str = "Demo";
-pub const DEMO_EMAIL: &str = "admin@demo.pronto";
+/// The demo workspace the customers write to.
+pub struct Demo {
+    pub workspace: WorkspaceId,
+    pub inboxes: Vec<InboxId>,
+    /// Set when the demo was seeded now.
+    pub login: Option<DemoLogin>,
+}
 
-/// Seeds the demo on an empty database (no user yet); `None` if there is data already.
-pub async fn seed<S: Store>(app: &App<S>, now: Millis) -> Result<Option<DemoLogin>, AdminError> {
-    if app.store.user_count().await? > 0 {
+/// The playground's sender in the demo: accepted at once, and the customer hears it.
+struct FeedSender(ReplyFeed);
+
+impl Sender for FeedSender {
+    fn send<'a>(&'a self, entry: &'a OutboxEntry, now: Millis) -> BoxFuture<'a, SendOutcome> {
+        Box::pin(async move { self.0.deliver(entry, now) })
+    }
+}
+
+/// The playground sender for [`crate::Server::sender`] and the customers' side of it.
+pub fn playground_sender() -> (Arc<dyn Sender>, ReplyReceiver) {
+    let (feed, receiver) = reply_feed();
+    (Arc::new(FeedSender(feed)), receiver)
+}
+
+/// Seeds the demo on an empty database (its history ending now), or finds the demo workspace
+/// seeded earlier; `None` when the database holds something else.
+pub async fn prepare<S: Store>(
+    app: &App<S>,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<Option<Demo>, StoreError> {
+    if database_is_empty(&app.store).await? {
+        let seeded = pronto_channels::demo::seed(&app.store, app.now(), progress).await?;
+        return Ok(Some(Demo {
+            workspace: seeded.workspace.id,
+            inboxes: seeded.inbox_ids(),
+            login: Some(DemoLogin {
+                email: seeded.login_email.clone(),
+                password: seeded.password.clone(),
+                workspace: seeded.workspace.name.clone(),
+                conversations: seeded.conversations,
+            }),
+        }));
+    }
+    let Some(workspace) = app.store.workspace_by_name(DEMO_WORKSPACE).await? else {
         return Ok(None);
-    }
-    let password = random_token()[..16].to_owned();
-    let added = add_user(
-        &app.store,
-        DEMO_EMAIL,
-        Some("Demo Admin"),
-        &password,
-        true,
-        DEMO_WORKSPACE,
-        now,
-    )
-    .await?;
-    let workspace = added.workspace.id;
-    for name in ["Shop (playground)", "Support (playground)"] {
-        let inbox = app
-            .store
-            .create_inbox(
-                workspace,
-                &NewInbox {
-                    name: name.to_owned(),
-                    channel: ChannelKind::Playground,
-                    channel_key: None,
-                    settings: serde_json::json!({}),
-                    sealed_secrets: None,
-                },
-                now,
-            )
-            .await?;
-        for (i, (minutes_ago, author, text)) in [
-            (
-                300,
-                Author::Customer,
-                "Hello! Is the blue jacket still in stock?",
-            ),
-            (
-                299,
-                Author::Automation,
-                "Thanks for writing! We usually answer within minutes.",
-            ),
-            (290, Author::Agent, "Hi! Yes, sizes M and L."),
-            (45, Author::Customer, "Здравствуйте! Когда доставка?"),
-        ]
+    };
+    let inboxes = app
+        .store
+        .inboxes(workspace.id)
+        .await?
         .into_iter()
-        .enumerate()
-        {
-            let incoming = Incoming {
-                inbox: inbox.id,
-                contact_external_id: format!("demo-customer-{}", i / 3),
-                contact_name: ["Alex Morgan", "Мария Иванова"][i / 3].to_owned(),
-                channel_message_id: format!("demo-{}-{i}", inbox.id),
-                at: now - minutes_ago * MINUTE,
-                author,
-                text: text.to_owned(),
-                attachments: Vec::new(),
-            };
-            app.ingest(workspace, &incoming).await?;
-        }
-    }
-    Ok(Some(DemoLogin {
-        email: DEMO_EMAIL.to_owned(),
-        password,
-        workspace: DEMO_WORKSPACE.to_owned(),
+        .filter(|inbox| inbox.channel == ChannelKind::Playground)
+        .map(|inbox| inbox.id)
+        .collect();
+    Ok(Some(Demo {
+        workspace: workspace.id,
+        inboxes,
+        login: None,
     }))
 }
 
-/// The playground's simulated customers: while the server runs, someone writes to a
-/// playground inbox every few minutes.
-pub fn customers<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
+/// Starts the simulated customers of the demo's playground inboxes; they stop when the
+/// server's shutdown begins.
+pub fn spawn_customers<S: Store>(
+    app: Arc<App<S>>,
+    demo: &Demo,
+    replies: Option<ReplyReceiver>,
+    settings: CustomerSettings,
+) -> JoinHandle<()> {
+    let (workspace, inboxes) = (demo.workspace, demo.inboxes.clone());
     tokio::spawn(async move {
-        let lines = [
-            "Hi, do you ship abroad?",
-            "Can I change my order?",
-            "Добрый день! Есть ли скидки?",
-            "Is anyone there?",
-        ];
-        let mut n: u64 = 0;
-        loop {
-            let wait = std::time::Duration::from_secs(120 + rand::random_range(0..120));
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = app.shutdown_started() => return,
-            }
-            let Ok(inboxes) = app.store.all_inboxes().await else {
-                continue;
-            };
-            for inbox in inboxes
-                .iter()
-                .filter(|i| i.channel == ChannelKind::Playground)
-            {
-                n += 1;
-                let now = app.now();
-                let incoming = Incoming {
-                    inbox: inbox.id,
-                    contact_external_id: format!("sim-{}", n % 7),
-                    contact_name: format!("Customer {}", n % 7 + 1),
-                    channel_message_id: format!("sim-{}-{now}-{n}", inbox.id),
-                    at: now - SECOND,
-                    author: Author::Customer,
-                    text: lines[(n as usize) % lines.len()].to_owned(),
-                    attachments: Vec::new(),
-                };
-                if let Err(error) = app.ingest(inbox.workspace, &incoming).await {
-                    tracing::warn!(%error, "demo customers");
-                }
-            }
-        }
+        let stats = run_customers(
+            &app.store,
+            workspace,
+            inboxes,
+            || app.now(),
+            settings,
+            replies,
+            |ingested| {
+                let app = app.clone();
+                async move { app.ingested(workspace, "playground", &ingested).await }
+            },
+            app.shutdown_started(),
+        )
+        .await;
+        tracing::info!(?stats, "the demo's customers stopped");
     })
 }

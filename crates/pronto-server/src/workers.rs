@@ -41,10 +41,7 @@ impl Sender for PlaygroundSender {
             if let Some(hook) = &self.on_delivered {
                 hook(entry);
             }
-            SendOutcome::Accepted {
-                channel_message_id: format!("playground-out-{}", entry.id),
-                at: now,
-            }
+            pronto_channels::playground::deliver(entry, now)
         })
     }
 }

@@ -2,6 +2,7 @@
 //! `DATABASE_URL` (SQLite or PostgreSQL) and runs on a Tokio runtime.
 
 use clap::{Args, Subcommand};
+use pronto_core::ChannelKind;
 use pronto_core::store::Store;
 use pronto_server::admin::{self, DEFAULT_WORKSPACE};
 use pronto_server::settings::redact_url;
@@ -160,17 +161,31 @@ async fn run_server<S: Store + Close>(
             ))
         })?;
     let mut server = Server::new(store, settings);
+    let mut replies = None;
     if demo {
-        server = server.worker(pronto_server::demo::customers);
+        let (sender, receiver) = pronto_server::demo::playground_sender();
+        server = server.sender(ChannelKind::Playground, sender);
+        replies = Some(receiver);
     }
     let prepared = server
         .build()
         .map_err(|error| Failure::usage(error.to_string()))?;
     let app = prepared.app.clone();
-    let login = if demo {
-        pronto_server::demo::seed(&app, SystemClock.now())
-            .await
-            .map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?
+    // The demo is seeded before the workers start (it claims the playground's outbox itself).
+    let demo = if demo {
+        let progress = |done: u64, total: u64| {
+            if done == total || done.is_multiple_of(250) {
+                eprint!("\rSeeding the demo: {done}/{total} conversations");
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        Some(
+            pronto_server::demo::prepare(&app, progress)
+                .await
+                .map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?,
+        )
     } else {
         None
     };
@@ -185,13 +200,34 @@ async fn run_server<S: Store + Close>(
         .map_err(|error| Failure::runtime(error.to_string()))?;
     let url = public_url.unwrap_or_else(|| format!("http://{}", running.addr));
     println!("Pronto is listening on http://{} ({url})", running.addr);
-    if let Some(login) = login {
-        println!(
-            "Demo workspace {:?}: log in at {url}/login as {} with password {}",
-            login.workspace, login.email, login.password
-        );
-    } else if demo {
-        println!("The database has data already: no demo was seeded. Log in at {url}/login");
+    let mut customers = None;
+    match &demo {
+        Some(Some(demo)) => {
+            if let Some(login) = &demo.login {
+                println!(
+                    "Demo workspace {:?} ({} conversations): log in at {url}/login as {} with password {}",
+                    login.workspace, login.conversations, login.email, login.password
+                );
+            } else {
+                println!("Demo workspace found: log in at {url}/login");
+            }
+            println!(
+                "Simulated customers write to its {} playground inboxes every few minutes.",
+                demo.inboxes.len()
+            );
+            customers = Some(pronto_server::demo::spawn_customers(
+                running.app.clone(),
+                demo,
+                replies.take(),
+                Default::default(),
+            ));
+        }
+        Some(None) => {
+            println!(
+                "The database holds another workspace: no demo was seeded. Log in at {url}/login"
+            );
+        }
+        None => {}
     }
     if users == 0 {
         println!("No user yet. Create an admin with:  pronto user add you@example.com --admin");
@@ -206,6 +242,9 @@ async fn run_server<S: Store + Close>(
         _ = app.shutdown_started() => {}
     }
     let result = running.wait().await;
+    if let Some(customers) = customers {
+        let _ = customers.await;
+    }
     app.store.close_store().await;
     result.map_err(|error| Failure::runtime(format!("the server stopped with an error: {error}")))
 }
