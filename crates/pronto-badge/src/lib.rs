@@ -10,6 +10,7 @@ pub mod figures;
 pub mod forecast;
 pub mod graph;
 pub mod jsonl;
+pub mod order_stat;
 pub mod report;
 pub mod rules;
 pub mod starts;

@@ -1,0 +1,416 @@
+//! The incremental tracker against the batch computation: random logs that stress the rules,
+//! pushed in random orders, read at random evaluation times, before and after snapshots.
+
+use pronto_badge::time::{DAY, HOUR, MINUTE, SECOND};
+use pronto_badge::tracker::{Tracker, TrackerError};
+use pronto_badge::{
+    Author, Availability, AvailabilityEvent, ConversationEvent, ConversationId, Event, Fact, Log,
+    Millis, Rate, Rules, Start, Status, evaluate,
+};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+const T0: Millis = 1_795_521_600_000;
+const CONVERSATIONS: u32 = 8;
+
+/// Tight rules make every boundary easy to hit with few events.
+fn tight_rules() -> Rules {
+    Rules {
+        silence: 3 * HOUR,
+        reply_window: 2 * HOUR,
+        window_days: 1,
+        fallback_starts: 4,
+        forgiven_per_mille: 250,
+        away_reset: HOUR,
+        min_rate: Rate::new(1, 2).unwrap(),
+        max_response_time: 30 * MINUTE,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Message(u32, Author),
+    Status(u32, Status),
+    Away(Option<Millis>),
+    Available,
+}
+
+/// One event of a generated log, before the push order gives it its `seq`.
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    at: Millis,
+    kind: Kind,
+}
+
+impl Spec {
+    fn event(&self, seq: u64) -> Event {
+        let conversation = |c: u32, fact| {
+            Event::Conversation(ConversationEvent {
+                at: self.at,
+                seq,
+                conversation: ConversationId(c),
+                fact,
+            })
+        };
+        match self.kind {
+            Kind::Message(c, author) => conversation(c, Fact::Message(author)),
+            Kind::Status(c, status) => conversation(c, Fact::Status(status)),
+            Kind::Away(until) => Event::Availability(AvailabilityEvent {
+                at: self.at,
+                seq,
+                availability: Availability::Away { until },
+            }),
+            Kind::Available => Event::Availability(AvailabilityEvent {
+                at: self.at,
+                seq,
+                availability: Availability::Available,
+            }),
+        }
+    }
+}
+
+/// Gaps between consecutive events: ties, near-ties and every rule's duration, exactly and
+/// off by one millisecond; the window's rarely, so that windows fill up.
+fn gaps(rules: &Rules) -> Vec<Millis> {
+    let mut gaps = vec![
+        0,
+        0,
+        0,
+        0,
+        1,
+        1,
+        SECOND,
+        MINUTE,
+        MINUTE,
+        10 * MINUTE,
+        10 * MINUTE,
+        HOUR,
+    ];
+    for d in [rules.silence, rules.reply_window, rules.away_reset] {
+        gaps.extend([d - 1, d, d + 1]);
+    }
+    let window = rules.window();
+    gaps.extend([window - 1, window, window + 1]);
+    gaps.extend([window / 3, window / 2]);
+    gaps
+}
+
+fn kind(conversations: u32) -> impl Strategy<Value = (Kind, usize)> {
+    let c = 0..conversations;
+    prop_oneof![
+        5 => c.clone().prop_map(|c| (Kind::Message(c, Author::Customer), 0)),
+        4 => c.clone().prop_map(|c| (Kind::Message(c, Author::Agent), 0)),
+        1 => c.clone().prop_map(|c| (Kind::Message(c, Author::Automation), 0)),
+        2 => (c, prop_oneof![Just(Status::Open), Just(Status::Done), Just(Status::Spam)])
+            .prop_map(|(c, s)| (Kind::Status(c, s), 0)),
+        1 => Just((Kind::Away(None), 0)),
+        // The `until`, as an index into the gaps (plus one millisecond, so it is after `at`).
+        1 => (0..20usize).prop_map(|g| (Kind::Away(Some(0)), g)),
+        1 => Just((Kind::Available, 0)),
+    ]
+}
+
+/// A log in time order, stressing the rules.
+fn log(rules: Rules, max_events: usize) -> impl Strategy<Value = Vec<Spec>> {
+    let gaps = gaps(&rules);
+    let gap_count = gaps.len();
+    (1..=CONVERSATIONS).prop_flat_map(move |conversations| {
+        let gaps = gaps.clone();
+        let gap = prop_oneof![8 => 0..gap_count - 5, 1 => 0..gap_count];
+        prop::collection::vec((gap, kind(conversations)), 1..max_events).prop_map(move |entries| {
+            let mut at = T0;
+            let mut specs = Vec::with_capacity(entries.len());
+            for (gap, (kind, until)) in entries {
+                at += gaps[gap];
+                let kind = match kind {
+                    Kind::Away(Some(_)) => Kind::Away(Some(at + 1 + gaps[until % gap_count])),
+                    other => other,
+                };
+                specs.push(Spec { at, kind });
+            }
+            specs
+        })
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Order {
+    /// In time order.
+    Sorted,
+    /// In time order but for some events, pushed later than their time.
+    MostlySorted,
+    Shuffled,
+}
+
+/// A push order: indices into the log.
+fn push_order(len: usize) -> impl Strategy<Value = Vec<usize>> {
+    let order = prop_oneof![
+        1 => Just(Order::Sorted),
+        3 => Just(Order::MostlySorted),
+        2 => Just(Order::Shuffled),
+    ];
+    let lateness = prop::collection::vec(
+        prop_oneof![6 => Just(0usize), 1 => 1..40usize, 1 => 0..1000usize],
+        len,
+    );
+    let keys = prop::collection::vec(any::<u32>(), len);
+    (order, lateness, keys).prop_map(move |(order, lateness, keys)| {
+        let mut indices: Vec<usize> = (0..len).collect();
+        match order {
+            Order::Sorted => {}
+            Order::MostlySorted => indices.sort_by_key(|&i| (i + lateness[i], i)),
+            Order::Shuffled => indices.sort_by_key(|&i| keys[i]),
+        }
+        indices
+    })
+}
+
+/// Evaluation offsets after the latest pushed event, many of them at a boundary.
+fn offsets() -> impl Strategy<Value = Vec<(u8, Millis)>> {
+    prop::collection::vec((any::<u8>(), 0..3 * DAY), 1..8)
+}
+
+fn evaluation_time(pushed: &[Event], rules: &Rules, (choice, random): (u8, Millis)) -> Millis {
+    let latest = pushed.iter().map(Event::at).max().unwrap_or(T0);
+    // Some start's reply window closing, exactly or one millisecond off.
+    let some_event = pushed[usize::from(choice) % pushed.len()].at();
+    let candidate = match choice % 8 {
+        0 => latest,
+        1 => latest + 1,
+        2 => some_event + rules.reply_window,
+        3 => some_event + rules.reply_window - 1,
+        4 => some_event + rules.reply_window + 1,
+        5 => latest + rules.window(),
+        _ => latest + random,
+    };
+    candidate.max(latest)
+}
+
+fn batch_log(pushed: &[Event]) -> Log {
+    let mut log = Log {
+        conversation_names: (0..CONVERSATIONS).map(|c| format!("c{c}")).collect(),
+        ..Log::default()
+    };
+    for &event in pushed {
+        log.push(event);
+    }
+    log
+}
+
+/// The starts `recent_included` must return: the suffix of batch's from the first one after
+/// `evaluated_at − window` or the last `fallback_starts` settled one, whichever is earlier.
+fn expected_recent(included: &[Start], evaluated_at: Millis, rules: &Rules) -> Vec<Start> {
+    let in_days = included.partition_point(|s| s.at() <= evaluated_at - rules.window());
+    let settled: Vec<usize> = (0..included.len())
+        .filter(|&i| {
+            included[i].is_answered() || evaluated_at - included[i].at() >= rules.reply_window
+        })
+        .collect();
+    let wanted = rules.fallback_starts as usize;
+    let last_settled = match settled.len() < wanted {
+        true => 0,
+        false => settled[settled.len() - wanted],
+    };
+    included[in_days.min(last_settled)..].to_vec()
+}
+
+/// The tracker agrees with batch over `pushed` at `evaluated_at`.
+fn check(
+    tracker: &Tracker,
+    pushed: &[Event],
+    evaluated_at: Millis,
+    rules: &Rules,
+) -> Result<(), TestCaseError> {
+    let assessment = evaluate(&batch_log(pushed), evaluated_at, rules);
+    let figures = tracker.figures(evaluated_at).unwrap();
+    prop_assert_eq!(
+        figures,
+        assessment.figures,
+        "figures after {} events",
+        pushed.len()
+    );
+    let recent = tracker.recent_included(evaluated_at).unwrap();
+    prop_assert_eq!(
+        recent,
+        expected_recent(&assessment.included, evaluated_at, rules),
+        "recent starts after {} events",
+        pushed.len()
+    );
+    Ok(())
+}
+
+/// Rules, a log in time order, a push order and evaluation offsets.
+type Case = (Rules, Vec<Spec>, Vec<usize>, Vec<(u8, Millis)>);
+
+fn case(rules: Rules) -> impl Strategy<Value = Case> {
+    log(rules, 80).prop_flat_map(move |specs| {
+        let len = specs.len();
+        (Just(rules), Just(specs), push_order(len), offsets())
+    })
+}
+
+fn any_case() -> impl Strategy<Value = Case> {
+    // With a short fallback the window by days is the common case.
+    let short_fallback = Rules {
+        fallback_starts: 2,
+        ..tight_rules()
+    };
+    prop_oneof![
+        1 => case(Rules::default()),
+        2 => case(tight_rules()),
+        1 => case(short_fallback),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(700))]
+
+    /// After every push, the tracker's figures are batch's over the log in push order.
+    #[test]
+    fn tracker_equals_batch((rules, specs, order, offsets) in any_case()) {
+        let mut tracker = Tracker::new(rules);
+        let mut pushed = Vec::new();
+        for (seq, &i) in order.iter().enumerate() {
+            let event = specs[i].event(seq as u64);
+            tracker.push(event).unwrap();
+            pushed.push(event);
+            let offset = offsets[seq % offsets.len()];
+            check(&tracker, &pushed, evaluation_time(&pushed, &rules, offset), &rules)?;
+        }
+    }
+}
+
+fn late_horizon(rules: &Rules, choice: u8) -> Millis {
+    match choice % 6 {
+        0 => 0,
+        1 => rules.silence,
+        2 => rules.reply_window,
+        3 => rules.window() / 2,
+        4 => 7 * DAY,
+        _ => 400 * DAY,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(700))]
+
+    /// Push some, snapshot, restore, push the rest: the restored tracker agrees with batch
+    /// over the events it accepted, and refuses only events it cannot place.
+    #[test]
+    fn snapshots_continue_exactly(
+        (rules, specs, order, offsets) in any_case(),
+        cut in any::<prop::sample::Index>(),
+        horizon in any::<u8>(),
+        compact in any::<bool>(),
+    ) {
+        let cut = cut.index(order.len() + 1);
+        let late_horizon = late_horizon(&rules, horizon);
+        let mut tracker = Tracker::new(rules).with_late_horizon(late_horizon);
+        let mut pushed = Vec::new();
+        for (seq, &i) in order[..cut].iter().enumerate() {
+            let event = specs[i].event(seq as u64);
+            tracker.push(event).unwrap();
+            pushed.push(event);
+        }
+        let bytes = tracker.snapshot();
+        let mut restored = if compact {
+            let mut compacted = tracker.clone();
+            compacted.compact();
+            compacted
+        } else {
+            Tracker::from_snapshot(&bytes, rules).unwrap()
+        };
+        prop_assert_eq!(restored.late_horizon(), late_horizon);
+        prop_assert_eq!(restored.latest(), tracker.latest());
+        // Folding again at the same instant changes nothing.
+        prop_assert_eq!(restored.snapshot(), bytes.clone());
+        if !pushed.is_empty() {
+            let offset = offsets[0];
+            check(&restored, &pushed, evaluation_time(&pushed, &rules, offset), &rules)?;
+        }
+        for (seq, &i) in order.iter().enumerate().skip(cut) {
+            let event = specs[i].event(seq as u64);
+            let floor = restored.floor();
+            match restored.push(event) {
+                Ok(()) => pushed.push(event),
+                Err(TrackerError::TooLate { at, .. }) => {
+                    prop_assert!(at < floor, "refused at {} with the floor at {}", at, floor);
+                }
+                Err(TrackerError::NeedsFoldedStarts { .. }) => {
+                    prop_assert!(restored.floor() > Millis::MIN);
+                }
+                Err(other) => prop_assert!(false, "unexpected {}", other),
+            }
+            if pushed.is_empty() {
+                continue;
+            }
+            // Whether it was accepted or refused, the tracker agrees with what it accepted.
+            let offset = offsets[seq % offsets.len()];
+            check(&restored, &pushed, evaluation_time(&pushed, &rules, offset), &rules)?;
+        }
+    }
+}
+
+/// A tracker with full history places every event, however late.
+#[test]
+fn full_history_never_refuses() {
+    let rules = Rules::default();
+    let mut tracker = Tracker::new(rules);
+    let customer = |at, seq, c| {
+        Event::Conversation(ConversationEvent {
+            at,
+            seq,
+            conversation: ConversationId(c),
+            fact: Fact::Message(Author::Customer),
+        })
+    };
+    tracker.push(customer(T0 + 400 * DAY, 0, 0)).unwrap();
+    tracker.push(customer(T0, 1, 1)).unwrap();
+    let figures = tracker.figures(T0 + 401 * DAY).unwrap();
+    assert_eq!(figures.window.starts, 2);
+    assert_eq!(
+        tracker.figures(T0),
+        Err(TrackerError::EvaluatedBeforeLatest {
+            evaluated_at: T0,
+            latest: T0 + 400 * DAY
+        })
+    );
+}
+
+/// A restored tracker refuses what it folded, and says why.
+#[test]
+fn restored_tracker_refuses_events_before_its_floor() {
+    let rules = Rules::default();
+    let mut tracker = Tracker::new(rules);
+    let customer = |at, seq, c| {
+        Event::Conversation(ConversationEvent {
+            at,
+            seq,
+            conversation: ConversationId(c),
+            fact: Fact::Message(Author::Customer),
+        })
+    };
+    for day in 0..20 {
+        tracker
+            .push(customer(T0 + day * DAY, day as u64, 0))
+            .unwrap();
+    }
+    let mut restored = Tracker::from_snapshot(&tracker.snapshot(), rules).unwrap();
+    assert_eq!(restored.floor(), T0 + 12 * DAY);
+    assert_eq!(
+        restored.push(customer(T0 + 11 * DAY, 20, 1)),
+        Err(TrackerError::TooLate {
+            at: T0 + 11 * DAY,
+            floor: T0 + 12 * DAY
+        })
+    );
+    restored.push(customer(T0 + 12 * DAY, 21, 1)).unwrap();
+    assert_eq!(
+        Tracker::from_snapshot(&tracker.snapshot(), tight_rules()).err(),
+        Some(TrackerError::SnapshotRules)
+    );
+    let bytes = tracker.snapshot();
+    for cut in 0..bytes.len() {
+        assert!(Tracker::from_snapshot(&bytes[..cut], rules).is_err());
+    }
+}
