@@ -1011,18 +1011,6 @@ pub(crate) async fn ingest(
     let mut stored = thread(conn, ws, inbox, contact, incoming.at).await?;
     let conversation = stored.conversation.id;
     let mut events = Vec::with_capacity(2);
-    if incoming.author == Author::Customer && stored.conversation.status == Status::Done {
-        // Reopened: never placed before the status it undoes.
-        let at = stored.status_at.map_or(incoming.at, |s| s.max(incoming.at));
-        stored.conversation.status = Status::Open;
-        stored.status_at = Some(at);
-        let fact = InboxFact::Status {
-            conversation,
-            status: Status::Open,
-            by: None,
-        };
-        events.push(append_event(conn, ws, inbox, at, fact).await?);
-    }
     let message = insert_message(
         conn,
         NewMessage {
@@ -1044,6 +1032,20 @@ pub(crate) async fn ingest(
         author: incoming.author,
     };
     events.push(append_event(conn, ws, inbox, incoming.at, fact).await?);
+    if incoming.author == Author::Customer && stored.conversation.status == Status::Done {
+        // Reopened just after the message, so that the `open` falls in the message's segment:
+        // it undoes Done for a start still waiting, never for an earlier one that settled
+        // (and it is never placed before the status it undoes).
+        let at = stored.status_at.map_or(incoming.at, |s| s.max(incoming.at));
+        stored.conversation.status = Status::Open;
+        stored.status_at = Some(at);
+        let fact = InboxFact::Status {
+            conversation,
+            status: Status::Open,
+            by: None,
+        };
+        events.push(append_event(conn, ws, inbox, at, fact).await?);
+    }
     take_into_urgency(
         conn,
         &mut stored.conversation,

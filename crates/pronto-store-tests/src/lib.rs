@@ -24,6 +24,7 @@ pub async fn run_all<S: Store>(store: &S) {
     inboxes_and_channel_keys(store).await;
     ingest_stores_each_message_once(store).await;
     done_reopens_and_spam_stays(store).await;
+    reopening_never_revives_a_settled_done_start(store).await;
     status_and_assignment(store).await;
     urgency_follows_the_messages(store).await;
     conversation_lists_and_paging(store).await;
@@ -199,7 +200,106 @@ async fn all_events<S: Store>(store: &S, ws: WorkspaceId, inbox: InboxId) -> Vec
         .expect("events")
 }
 
+/// The inbox's log as the badge engine reads it.
+fn badge_log(events: &[InboxEvent]) -> pronto_badge::Log {
+    use pronto_badge::{
+        AvailabilityEvent, ConversationEvent, ConversationId as Dense, Event, Fact,
+    };
+    let mut log = pronto_badge::Log::default();
+    let mut dense = BTreeMap::new();
+    for event in events {
+        let seq = event.seq as u64;
+        let mut conversation = |id: ConversationId| {
+            let next = Dense(dense.len() as u32);
+            *dense.entry(id).or_insert(next)
+        };
+        let event = match &event.fact {
+            InboxFact::Message {
+                conversation: c,
+                author,
+            } => Event::Conversation(ConversationEvent {
+                at: event.at,
+                seq,
+                conversation: conversation(*c),
+                fact: Fact::Message(*author),
+            }),
+            InboxFact::Status {
+                conversation: c,
+                status,
+                ..
+            } => Event::Conversation(ConversationEvent {
+                at: event.at,
+                seq,
+                conversation: conversation(*c),
+                fact: Fact::Status(*status),
+            }),
+            InboxFact::Availability { availability, .. } => {
+                Event::Availability(AvailabilityEvent {
+                    at: event.at,
+                    seq,
+                    availability: *availability,
+                })
+            }
+        };
+        log.push(event);
+    }
+    log.conversation_names = (0..dense.len()).map(|i| i.to_string()).collect();
+    log
+}
+
 // The chapters.
+
+/// A customer who comes back days after an unanswered start was moved to Done opens a new
+/// start; the old one stays Done (the `open` belongs to the new message's segment).
+pub async fn reopening_never_revives_a_settled_done_start<S: Store>(store: &S) {
+    use pronto_badge::time::{DAY, HOUR};
+    let w = world(store, "reopen-later", ChannelKind::Playground).await;
+    ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "r1", "r-1", T0, Author::Customer),
+    )
+    .await;
+    let c = store
+        .conversations(
+            w.ws.id,
+            &ConversationQuery {
+                inbox: Some(w.inbox.id),
+                status: None,
+                assignee: None,
+                waiting: false,
+                order: ConversationOrder::Activity,
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .conversation
+        .id;
+    store
+        .set_status(w.ws.id, c, Status::Done, None, T0 + HOUR)
+        .await
+        .unwrap();
+    ingest(
+        store,
+        w.ws.id,
+        &incoming(w.inbox.id, "r1", "r-2", T0 + 2 * DAY, Author::Customer),
+    )
+    .await;
+    let log = badge_log(&all_events(store, w.ws.id, w.inbox.id).await);
+    let figures =
+        pronto_badge::evaluate(&log, T0 + 2 * DAY + HOUR, &pronto_badge::Rules::default()).figures;
+    assert_eq!(
+        (
+            figures.excluded.done,
+            figures.pending,
+            figures.window.starts
+        ),
+        (1, 1, 0)
+    );
+}
 
 pub async fn workspaces_users_and_members<S: Store>(store: &S) {
     let acme = store.create_workspace("Acme", T0).await.unwrap();
@@ -843,7 +943,8 @@ pub async fn done_reopens_and_spam_stays<S: Store>(store: &S) {
     .await;
     assert_eq!((still.status, events.len()), (Status::Done, 1));
 
-    // A customer does: an `open` status event, then the message.
+    // A customer does: the message, then an `open` status event at the same instant, so that
+    // the `open` falls in the message's segment (an earlier settled start stays Done).
     let (_, reopened, events, _) = ingest(
         store,
         w.ws.id,
@@ -853,7 +954,14 @@ pub async fn done_reopens_and_spam_stays<S: Store>(store: &S) {
     assert_eq!(reopened.status, Status::Open);
     assert_eq!(events.len(), 2);
     assert_eq!(
-        (events[0].at, events[0].fact.clone()),
+        events[0].fact,
+        InboxFact::Message {
+            conversation: c.id,
+            author: Author::Customer
+        }
+    );
+    assert_eq!(
+        (events[1].at, events[1].fact.clone()),
         (
             T0 + 4 * MINUTE,
             InboxFact::Status {
@@ -862,13 +970,6 @@ pub async fn done_reopens_and_spam_stays<S: Store>(store: &S) {
                 by: None
             }
         )
-    );
-    assert_eq!(
-        events[1].fact,
-        InboxFact::Message {
-            conversation: c.id,
-            author: Author::Customer
-        }
     );
     assert!(events[0].seq < events[1].seq);
     assert_eq!(
@@ -893,7 +994,7 @@ pub async fn done_reopens_and_spam_stays<S: Store>(store: &S) {
     )
     .await;
     assert_eq!(reopened.status, Status::Open);
-    assert_eq!(events[0].at, T0 + 10 * MINUTE);
+    assert_eq!(events[1].at, T0 + 10 * MINUTE);
 
     // Spam stays Spam until someone reopens it.
     store

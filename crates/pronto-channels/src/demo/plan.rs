@@ -698,7 +698,13 @@ impl<'a> Timeline<'a> {
             self.stopped = true;
             return None;
         }
-        if kind == StepKind::Customer && self.done {
+        let reopens = kind == StepKind::Customer && self.done;
+        if let StepKind::Status { status, .. } = kind {
+            self.done = status == Status::Done;
+        }
+        self.steps.push(Step { at, kind, text });
+        if reopens {
+            // As the store records it: the `open` goes just after the message, in its segment.
             self.steps.push(Step {
                 at,
                 kind: StepKind::Reopen,
@@ -706,10 +712,6 @@ impl<'a> Timeline<'a> {
             });
             self.done = false;
         }
-        if let StepKind::Status { status, .. } = kind {
-            self.done = status == Status::Done;
-        }
-        self.steps.push(Step { at, kind, text });
         self.last = at;
         Some(at)
     }
@@ -1094,7 +1096,7 @@ mod tests {
             for steps in plan.timelines(i, &rules) {
                 assert!(
                     steps.windows(2).all(|w| w[0].at < w[1].at
-                        || (w[0].kind == StepKind::Reopen && w[0].at == w[1].at))
+                        || (w[1].kind == StepKind::Reopen && w[0].at == w[1].at))
                 );
                 assert!(steps.iter().all(|s| s.at <= plan.now && s.at % MINUTE != 0));
                 assert_eq!(steps.first().map(|s| s.kind), Some(StepKind::Customer));
