@@ -19,7 +19,7 @@ use std::io::{ErrorKind, Read};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, TryLockError};
 
 /// Where a log comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +139,7 @@ pub fn read_stream<R: Read + Send>(
         first_bad_block: AtomicUsize::new(usize::MAX),
         progress,
         block_size: block_size.max(1),
+        shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
     };
     let outputs: Vec<WorkerOutput> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers.max(1))
@@ -156,7 +157,12 @@ pub fn read_stream<R: Read + Send>(
         .input
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
-    assemble(outputs, input.error, workers)
+    let shards = shared
+        .shards
+        .into_iter()
+        .map(|shard| shard.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .collect();
+    assemble(outputs, shards, input.error, workers)
 }
 
 struct Shared<'p, R> {
@@ -165,6 +171,8 @@ struct Shared<'p, R> {
     first_bad_block: AtomicUsize,
     progress: &'p ProgressBar,
     block_size: usize,
+    /// The conversations met so far, shared by the workers, in shards by their names' hash.
+    shards: Vec<Mutex<Shard>>,
 }
 
 struct Input<R> {
@@ -233,7 +241,8 @@ impl<R: Read> Shared<'_, R> {
 #[derive(Clone, Copy)]
 struct Compact {
     at: Millis,
-    /// The worker's own id of the conversation.
+    /// The conversation: its shard and its id there (see [`Shard::encode`]), then the log's
+    /// id.
     conversation: u32,
     /// The line's index within its block.
     line: u32,
@@ -253,10 +262,12 @@ struct BlockOutput {
 
 struct WorkerOutput {
     blocks: Vec<BlockOutput>,
-    /// The worker's own ids of the conversations it met.
-    ids: Interner,
-    /// Room for a block's names.
+    /// Room for a block's names (a long one as its index in `long_names`), their hashes, and
+    /// the block's events by shard.
     names: Vec<ShortName>,
+    long_names: Vec<String>,
+    hashes: Vec<u64>,
+    by_shard: Vec<u32>,
 }
 
 /// A conversation name of at most 24 bytes, held inline: hashing and comparing it reads no
@@ -308,6 +319,10 @@ impl ShortName {
         }
     }
 
+    fn is_long(&self) -> bool {
+        self.len == Self::LONG.len
+    }
+
     #[inline]
     fn same_name(&self, other: &ShortName) -> bool {
         self.words == other.words && self.len == other.len
@@ -339,14 +354,16 @@ struct ShortTable {
     len: usize,
 }
 
-impl ShortTable {
-    fn new() -> Self {
+impl Default for ShortTable {
+    fn default() -> Self {
         Self {
-            slots: vec![ShortName::EMPTY; 1 << 12],
+            slots: vec![ShortName::EMPTY; 1 << 8],
             len: 0,
         }
     }
+}
 
+impl ShortTable {
     #[inline]
     fn get_or_insert(&mut self, key: ShortName, hash: u64, next: u32) -> u32 {
         let mask = self.slots.len() - 1;
@@ -363,21 +380,6 @@ impl ShortTable {
                     self.grow();
                 }
                 return next;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn get(&self, key: &ShortName) -> Option<u32> {
-        let mask = self.slots.len() - 1;
-        let mut i = key.hash() as usize & mask;
-        loop {
-            let slot = &self.slots[i];
-            if slot.same_name(key) {
-                return Some(slot.id);
-            }
-            if slot.len == ShortName::EMPTY.len {
-                return None;
             }
             i = (i + 1) & mask;
         }
@@ -401,93 +403,111 @@ impl ShortTable {
     }
 }
 
-/// Dense ids for conversation names, from 0 in order of first use, and where each was first
-/// used.
-struct Interner {
+/// How many shards the conversations are spread over (by the top bits of their names' hash),
+/// and the bits of a shard's ids.
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
+const ID_BITS: u32 = 32 - SHARD_BITS;
+
+/// The conversations of one shard: their ids there, dense from 0, and where each was met first.
+///
+/// A worker interns a block's names shard by shard, each shard under its lock once: a shard
+/// (a sixty-fourth of the names) stays in the CPU's cache while it is looked up, where one table
+/// of a million names would cost a cache miss and a TLB miss for nearly every event.
+#[derive(Default)]
+struct Shard {
     short: ShortTable,
     long: FxHashMap<Box<str>, u32>,
-    /// The names met last, by their hash: most events are in a conversation that had one
-    /// shortly before, and this small table stays in the CPU's cache when the big one does not.
-    recent: Vec<ShortName>,
-    /// By id: where the name was met first, as `(block index << 32) | event index in block`.
+    /// By id: where the name was met first, as `(block index << 32) | event index in block`
+    /// (the lowest position any worker saw, whichever interned it first).
     first_use: Vec<u64>,
 }
 
-impl Default for Interner {
-    fn default() -> Self {
-        Self {
-            short: ShortTable::new(),
-            long: FxHashMap::default(),
-            recent: vec![ShortName::EMPTY; Self::RECENT],
-            first_use: Vec::new(),
-        }
-    }
-}
-
-impl Interner {
-    const RECENT: usize = 1 << 14;
-
+impl Shard {
     fn len(&self) -> usize {
         self.first_use.len()
     }
 
-    /// Reads the slots where `names` will be looked up, one independent load each, so that
-    /// their cache misses overlap instead of coming one after the other (safe Rust has no
-    /// prefetch instruction; this is one).
+    /// A shard's id as a compact event holds it. (Shards hold at most 2^26 ids: the log's ids
+    /// are `u32`, 64 times more.)
+    fn encode(shard: usize, id: u32) -> u32 {
+        ((shard as u32) << ID_BITS) | id
+    }
+
+    fn decode(encoded: u32) -> (usize, u32) {
+        (
+            (encoded >> ID_BITS) as usize,
+            encoded & ((1 << ID_BITS) - 1),
+        )
+    }
+
     #[inline]
-    fn touch(&self, names: &[ShortName]) {
-        let mask = self.short.slots.len() - 1;
-        let mut sum = 0u32;
-        for name in names {
-            sum = sum.wrapping_add(self.short.slots[name.hash() as usize & mask].len);
+    fn seen_at(&mut self, id: u32, position: u64) -> u32 {
+        if id as usize == self.first_use.len() {
+            self.first_use.push(position);
+        } else if position < self.first_use[id as usize] {
+            self.first_use[id as usize] = position;
         }
-        std::hint::black_box(sum);
+        id
     }
 
     /// The id of a short name (not `LONG`) met at `position`.
     #[inline]
-    fn intern_short(&mut self, key: ShortName, position: u64) -> u32 {
-        let hash = key.hash();
-        let slot = (hash >> 40) as usize & (Self::RECENT - 1);
-        if self.recent[slot].same_name(&key) {
-            return self.recent[slot].id;
-        }
+    fn intern_short(&mut self, key: ShortName, hash: u64, position: u64) -> Option<u32> {
         let next = self.len() as u32;
-        let id = self.short.get_or_insert(key, hash, next);
-        if id == next {
-            self.first_use.push(position);
+        if next >> ID_BITS != 0 {
+            return None;
         }
-        self.recent[slot] = ShortName { id, ..key };
-        id
+        let id = self.short.get_or_insert(key, hash, next);
+        Some(self.seen_at(id, position))
     }
 
     /// The id of a name met at `position`.
-    fn intern_long(&mut self, name: &str, position: u64) -> u32 {
-        match self.long.get(name) {
+    fn intern_long(&mut self, name: &str, position: u64) -> Option<u32> {
+        let id = match self.long.get(name) {
             Some(&id) => id,
             None => {
                 let id = self.len() as u32;
+                if id >> ID_BITS != 0 {
+                    return None;
+                }
                 self.long.insert(name.into(), id);
-                self.first_use.push(position);
                 id
             }
-        }
+        };
+        Some(self.seen_at(id, position))
     }
+}
+
+/// The shard of a name too long to be a `ShortName`.
+fn long_name_shard(name: &str) -> usize {
+    let hash = name
+        .as_bytes()
+        .chunks(ShortName::MAX)
+        .fold(0u64, |h, chunk| {
+            h.rotate_left(5) ^ ShortName::new(chunk).hash()
+        });
+    (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARD_BITS)) as usize
 }
 
 fn work<R: Read>(shared: &Shared<'_, R>) -> WorkerOutput {
     let mut buffer = Vec::new();
     let mut output = WorkerOutput {
         blocks: Vec::new(),
-        ids: Interner::default(),
         names: Vec::new(),
+        long_names: Vec::new(),
+        hashes: Vec::new(),
+        by_shard: Vec::new(),
     };
     while let Some((index, end)) = shared.next_block(&mut buffer) {
         let mut text = &buffer[..end];
         if index == 0 {
             text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         }
-        let block = parse_block(index, text, &mut output);
+        let mut block = parse_block(index, text, &mut output);
+        if block.error.is_none() {
+            intern_block(&mut block, &mut output, &shared.shards);
+        }
         if block.error.is_some() {
             shared.first_bad_block.fetch_min(index, Ordering::Relaxed);
         }
@@ -496,6 +516,8 @@ fn work<R: Read>(shared: &Shared<'_, R>) -> WorkerOutput {
     output
 }
 
+/// Parses a block; its conversation events' names are left in `output.names` (and
+/// `output.long_names`), one for each, for [`intern_block`].
 fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOutput {
     let estimate = text.len() / 100;
     let mut block = BlockOutput {
@@ -506,11 +528,10 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
         availability: Vec::new(),
         error: None,
     };
-    // The conversations' names, interned once the block is parsed: one after the other, the
-    // lookups overlap their cache misses.
     let names = &mut output.names;
     names.clear();
-    let mut long_names = Vec::new();
+    let long_names = &mut output.long_names;
+    long_names.clear();
     // Checking a whole block at once is faster than line by line.
     let utf8 = std::str::from_utf8(text).ok();
     let mut line_index: u32 = 0;
@@ -534,8 +555,9 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
                 conversation,
                 fact,
             })) => {
-                let name = ShortName::new(conversation.as_bytes());
-                if name == ShortName::LONG {
+                let mut name = ShortName::new(conversation.as_bytes());
+                if name.is_long() {
+                    name.words[0] = long_names.len() as u64;
                     long_names.push(conversation.into_owned());
                 }
                 names.push(name);
@@ -557,21 +579,94 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
         }
         line_index += 1;
     }
-    let mut long_names = long_names.iter();
-    let mut position = (index as u64) << 32;
-    for (events, names) in block.events.chunks_mut(32).zip(names.chunks(32)) {
-        output.ids.touch(names);
-        for (event, name) in events.iter_mut().zip(names) {
-            event.conversation = if *name == ShortName::LONG {
-                let name = long_names.next().map_or("", String::as_str);
-                output.ids.intern_long(name, position)
-            } else {
-                output.ids.intern_short(*name, position)
-            };
-            position += 1;
+    block
+}
+
+/// Gives the events of a parsed block their conversations' ids: the block's names sorted by
+/// shard, each shard's looked up under its lock once.
+fn intern_block(block: &mut BlockOutput, output: &mut WorkerOutput, shards: &[Mutex<Shard>]) {
+    let (names, long_names) = (&output.names, &output.long_names);
+    let hashes = &mut output.hashes;
+    hashes.clear();
+    hashes.extend(names.iter().map(|name| {
+        if name.is_long() {
+            (long_name_shard(&long_names[name.words[0] as usize]) as u64) << (64 - SHARD_BITS)
+        } else {
+            name.hash()
+        }
+    }));
+    let shard_of = |hash: u64| (hash >> (64 - SHARD_BITS)) as usize;
+    let mut starts = [0usize; SHARDS + 1];
+    for &hash in hashes.iter() {
+        starts[shard_of(hash) + 1] += 1;
+    }
+    for s in 1..=SHARDS {
+        starts[s] += starts[s - 1];
+    }
+    let by_shard = &mut output.by_shard;
+    by_shard.clear();
+    by_shard.resize(names.len(), 0);
+    let mut next = starts;
+    for (i, &hash) in hashes.iter().enumerate() {
+        let slot = &mut next[shard_of(hash)];
+        by_shard[*slot] = i as u32;
+        *slot += 1;
+    }
+    // The workers start at different shards, and leave a shard that the other one holds for
+    // later: waiting for a lock would waste a core (or worse, wait for a worker the system
+    // has put aside).
+    let first = block.index.wrapping_mul(23) % SHARDS;
+    let names = BlockNames {
+        names,
+        long_names,
+        hashes,
+        position: (block.index as u64) << 32,
+    };
+    let mut later = Vec::new();
+    for k in 0..SHARDS {
+        let s = (first + k) % SHARDS;
+        let events = &by_shard[starts[s]..starts[s + 1]];
+        if events.is_empty() {
+            continue;
+        }
+        match shards[s].try_lock() {
+            Ok(mut shard) => names.intern(block, &mut shard, s, events),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                names.intern(block, &mut poisoned.into_inner(), s, events)
+            }
+            Err(TryLockError::WouldBlock) => later.push(s),
         }
     }
-    block
+    for s in later {
+        let mut shard = shards[s].lock().unwrap_or_else(PoisonError::into_inner);
+        names.intern(block, &mut shard, s, &by_shard[starts[s]..starts[s + 1]]);
+    }
+}
+
+/// The names of a block's conversation events, one for each.
+struct BlockNames<'a> {
+    names: &'a [ShortName],
+    long_names: &'a [String],
+    hashes: &'a [u64],
+    /// The block's index, as positions have it.
+    position: u64,
+}
+
+impl BlockNames<'_> {
+    /// Interns the names of `events` (indices in the block), all of shard `s`.
+    fn intern(&self, block: &mut BlockOutput, shard: &mut Shard, s: usize, events: &[u32]) {
+        for &i in events {
+            let (name, position) = (&self.names[i as usize], self.position | u64::from(i));
+            let id = if name.is_long() {
+                shard.intern_long(&self.long_names[name.words[0] as usize], position)
+            } else {
+                shard.intern_short(*name, self.hashes[i as usize], position)
+            };
+            // More than 2^26 names in a shard: more conversations than a log's ids can number.
+            let id = id.expect("fewer than 2^32 conversations");
+            block.events[i as usize].conversation = Shard::encode(s, id);
+        }
+    }
 }
 
 /// Puts the workers' blocks together into one log, or names the lowest bad line.
@@ -582,21 +677,20 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
 /// Everything done event by event is done by `threads` threads.
 fn assemble(
     outputs: Vec<WorkerOutput>,
+    shards: Vec<Shard>,
     io_error: Option<std::io::Error>,
     threads: usize,
 ) -> Result<Log, StreamError> {
-    let mut interners = Vec::with_capacity(outputs.len());
-    let mut blocks: Vec<(usize, BlockOutput)> = Vec::new();
-    for (worker, output) in outputs.into_iter().enumerate() {
-        interners.push(output.ids);
-        blocks.extend(output.blocks.into_iter().map(|block| (worker, block)));
-    }
-    blocks.sort_unstable_by_key(|(_, block)| block.index);
+    let mut blocks: Vec<BlockOutput> = outputs
+        .into_iter()
+        .flat_map(|output| output.blocks)
+        .collect();
+    blocks.sort_unstable_by_key(|block| block.index);
 
     // Line numbers: every block before a bad one was read and parsed whole.
     let mut first_lines = Vec::with_capacity(blocks.len());
     let mut first_line = 1u64;
-    for (_, block) in &blocks {
+    for block in &blocks {
         if let Some((line, reason)) = &block.error {
             return Err(StreamError::Line(LineError {
                 line: first_line + u64::from(*line),
@@ -610,28 +704,25 @@ fn assemble(
         return Err(StreamError::Io(error));
     }
 
-    // Each conversation's id in the log, by order of first use; for each worker, its ids'.
-    let Canonical {
-        ids: canonical,
-        names,
-        first_use,
-    } = canonical_ids(interners);
-    let mut order: Vec<(u64, u32)> = first_use
-        .iter()
-        .enumerate()
-        .map(|(c, &position)| (position, c as u32))
-        .collect();
-    drop(first_use);
+    // The shards' ids one after the other, then the log's ids, by order of first use.
+    let mut bases = Vec::with_capacity(shards.len());
+    let mut order: Vec<(u64, u32)> = Vec::new();
+    for shard in &shards {
+        bases.push(order.len() as u32);
+        let base = order.len();
+        order.extend(
+            (shard.first_use.iter().enumerate()).map(|(id, &first)| (first, (base + id) as u32)),
+        );
+    }
     order.sort_unstable();
     let mut log_ids = vec![0u32; order.len()];
     for (id, &(_, c)) in order.iter().enumerate() {
         log_ids[c as usize] = id as u32;
     }
-    let ids: Vec<Vec<u32>> = canonical
-        .into_iter()
-        .map(|ids| ids.into_iter().map(|c| log_ids[c as usize]).collect())
-        .collect();
-    drop(log_ids);
+    let mut names = Names::default();
+    for shard in shards {
+        names.add(shard);
+    }
 
     let threads = threads.max(1);
     let share = order.len().div_ceil(threads).max(1);
@@ -655,13 +746,13 @@ fn assemble(
     let mut blocks: Vec<Block> = blocks
         .into_iter()
         .zip(first_lines)
-        .map(|((worker, output), first_line)| Block {
-            output,
-            worker,
-            first_line,
-        })
+        .map(|(output, first_line)| Block { output, first_line })
         .collect();
-    let conversation_events = group_events(&mut blocks, &ids, conversation_names.len(), threads);
+    let log_id = |encoded: u32| {
+        let (shard, id) = Shard::decode(encoded);
+        log_ids[(bases[shard] + id) as usize]
+    };
+    let conversation_events = group_events(&mut blocks, &log_id, conversation_names.len(), threads);
     let mut availability_events = Vec::new();
     for block in &blocks {
         for &(line, at, availability) in &block.output.availability {
@@ -682,17 +773,15 @@ fn assemble(
 /// A parsed block and where it stands.
 struct Block {
     output: BlockOutput,
-    /// The worker that parsed it, whose ids its events have.
-    worker: usize,
     first_line: u64,
 }
 
 /// The blocks' conversation events, grouped by conversation (ids ascending), each group in
 /// the contract's order: a counting sort, each thread filling the groups of a range of ids.
-/// `ids[worker]` are the log's ids of a worker's ids.
+/// `log_id` gives the log's id of a conversation as the blocks' events have it.
 fn group_events(
     blocks: &mut [Block],
-    ids: &[Vec<u32>],
+    log_id: &(dyn Fn(u32) -> u32 + Sync),
     conversations: usize,
     threads: usize,
 ) -> Vec<ConversationEvent> {
@@ -706,9 +795,8 @@ fn group_events(
                 scope.spawn(move || {
                     let mut counts = vec![0u32; conversations];
                     for block in blocks {
-                        let ids = &ids[block.worker];
                         for event in &mut block.output.events {
-                            event.conversation = ids[event.conversation as usize];
+                            event.conversation = log_id(event.conversation);
                             counts[event.conversation as usize] += 1;
                         }
                     }
@@ -857,92 +945,25 @@ struct Names {
 }
 
 impl Names {
-    fn add(&mut self, interner: Interner) {
+    fn add(&mut self, shard: Shard) {
         let offset = self.short.len();
-        self.short.resize(offset + interner.len(), ShortName::LONG);
-        for entry in interner.short.entries() {
+        self.short.resize(offset + shard.len(), ShortName::LONG);
+        for entry in shard.short.entries() {
             self.short[offset + entry.id as usize] = ShortName { id: 0, ..*entry };
         }
-        for (name, id) in interner.long {
+        for (name, id) in shard.long {
             self.long.insert((offset + id as usize) as u32, name);
         }
     }
 
     fn name(&self, c: u32) -> String {
         match self.short.get(c as usize) {
-            Some(short) if *short != ShortName::LONG => short.to_name().into_string(),
+            Some(short) if !short.is_long() => short.to_name().into_string(),
             _ => self
                 .long
                 .get(&c)
                 .map_or_else(String::new, |name| name.to_string()),
         }
-    }
-}
-
-/// The conversations of all workers: one canonical id for each name.
-struct Canonical {
-    /// For each worker, the canonical id of each of its own ids.
-    ids: Vec<Vec<u32>>,
-    names: Names,
-    /// By canonical id: where the name was met first in the whole input.
-    first_use: Vec<u64>,
-}
-
-/// The first worker's ids are canonical; a name it never met gets a new one after them.
-fn canonical_ids(mut interners: Vec<Interner>) -> Canonical {
-    if interners.is_empty() {
-        return Canonical {
-            ids: Vec::new(),
-            names: Names::default(),
-            first_use: Vec::new(),
-        };
-    }
-    let first = interners.remove(0);
-    let known = first.len() as u32;
-    let mut ids = vec![(0..known).collect::<Vec<u32>>()];
-    let mut first_use = first.first_use.clone();
-    let mut others = Interner::default();
-    for interner in interners {
-        let mut canonical = vec![0u32; interner.len()];
-        let mut found = |local: u32, id: u32| {
-            let position = interner.first_use[local as usize];
-            if id as usize == first_use.len() {
-                first_use.push(position);
-            } else {
-                first_use[id as usize] = first_use[id as usize].min(position);
-            }
-            canonical[local as usize] = id;
-        };
-        let entries: Vec<ShortName> = interner.short.entries().copied().collect();
-        for entries in entries.chunks(32) {
-            first.touch(entries);
-            for entry in entries {
-                let key = ShortName { id: 0, ..*entry };
-                let position = interner.first_use[entry.id as usize];
-                let id = match first.short.get(&key) {
-                    Some(id) => id,
-                    None => known + others.intern_short(key, position),
-                };
-                found(entry.id, id);
-            }
-        }
-        for (name, &local) in &interner.long {
-            let position = interner.first_use[local as usize];
-            let id = match first.long.get(name) {
-                Some(&id) => id,
-                None => known + others.intern_long(name, position),
-            };
-            found(local, id);
-        }
-        ids.push(canonical);
-    }
-    let mut names = Names::default();
-    names.add(first);
-    names.add(others);
-    Canonical {
-        ids,
-        names,
-        first_use,
     }
 }
 
