@@ -278,3 +278,77 @@ crate::on_both_stores!(
     live_figures_equal_the_batch_over_the_exported_log,
     the_export_is_the_contracts_json_lines
 );
+
+/// The proof: on the demo data (3,000 conversations over 45 days, three inboxes: one
+/// holding the badge comfortably, one holding it, one just losing it), every inbox's live
+/// figures equal the batch over its exported log, after agents work and after a restart.
+async fn live_figures_equal_the_batch_on_the_demo_data<S: Backend>() {
+    let place = S::fresh(super::harness::temp_dir()).await;
+    let store = S::open(&place).await;
+    let demo = pronto_channels::demo::seed(&store, super::harness::t0(), |_, _| {})
+        .await
+        .expect("the demo seeds");
+    store.close_it().await;
+    assert_eq!(demo.conversations, 3_000);
+    let server = TestServer::<S>::start_in(
+        place,
+        std::sync::Arc::new(pronto_server::ManualClock::new(super::harness::t0())),
+        pronto_server::crypto::SecretKey::generate(),
+        |s| s,
+    )
+    .await;
+    let admin = server
+        .user(
+            pronto_channels::demo::DEMO_ADMIN_EMAIL,
+            true,
+            pronto_channels::demo::DEMO_WORKSPACE,
+        )
+        .await;
+    let inboxes = demo.inbox_ids();
+    let mut badges = Vec::new();
+    for inbox in &inboxes {
+        let report = compare(&server, &admin, *inbox).await;
+        badges.push(report["badge"].as_bool().unwrap());
+    }
+    assert!(
+        badges.contains(&true) && badges.contains(&false),
+        "{badges:?}"
+    );
+
+    // Agents work: answer what waits, close a conversation, go away; time passes.
+    let (_, waiting) = server
+        .get("/api/v1/conversations?waiting=true&limit=20", &admin.token)
+        .await;
+    for conversation in waiting["items"].as_array().unwrap().iter().take(10) {
+        server.clock.advance(2 * MINUTE);
+        let id = conversation["id"].as_i64().unwrap();
+        let (status, body) = server
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                &admin.token,
+                json!({"text": "Sorry for the wait!"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    server.outbox_drained().await;
+    server
+        .post(
+            &format!("/api/v1/inboxes/{}/availability", inboxes[0]),
+            &admin.token,
+            json!({"status": "away"}),
+        )
+        .await;
+    server.clock.advance(3 * HOUR);
+    for inbox in &inboxes {
+        compare(&server, &admin, *inbox).await;
+    }
+    let (place, clock, key) = server.stop_for_restart().await;
+    let server = TestServer::<S>::start_in(place, clock, key, |s| s).await;
+    for inbox in &inboxes {
+        compare(&server, &admin, *inbox).await;
+    }
+    server.stop().await;
+}
+
+crate::on_both_stores!(live_figures_equal_the_batch_on_the_demo_data);
