@@ -203,18 +203,20 @@ impl Context<'_> {
         }
 
         let mut excluded = Excluded::default();
-        let mut included = Vec::with_capacity(starts.len());
-        for mut start in starts {
+        starts.retain_mut(|start| {
             if start.exclusion.is_none() && self.away.covers(start.position, self.rules) {
                 start.exclusion = Some(Exclusion::Away);
             }
             match start.exclusion {
-                Some(exclusion) => excluded.count(exclusion),
-                None => included.push(start),
+                Some(exclusion) => {
+                    excluded.count(exclusion);
+                    false
+                }
+                None => true,
             }
-        }
-        included.sort_unstable_by_key(order_key);
-        (included, excluded)
+        });
+        starts.sort_unstable_by_key(order_key);
+        (starts, excluded)
     }
 }
 

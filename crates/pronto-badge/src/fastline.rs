@@ -10,7 +10,9 @@
 //! is deliberately stricter than JSON: giving up is always correct, accepting is only allowed
 //! when certain.
 
-use crate::jsonl::{Field, Fields};
+use crate::event::{Author, Fact, Status};
+use crate::jsonl::{Field, Fields, LineEvent};
+use crate::time::parse_instant;
 use std::borrow::Cow;
 
 /// How many distinct unknown keys a line may have before the scanner gives up (it checks them
@@ -139,6 +141,85 @@ fn field<'f, 'a>(fields: &'f mut Fields<'a>, slot: u8) -> &'f mut Field<'a> {
         STATUS => &mut fields.status,
         _ => &mut fields.until,
     }
+}
+
+/// A message or status line of the usual layout (`type`, then the fields it needs in the
+/// usual order, without spaces, then only other fields), read straight to its event; `None`
+/// for anything else, [`scan`] then reads it. The event is the one `take_event` would give:
+/// a message needs its conversation, a valid time and a known author, a status a known status.
+pub(crate) fn scan_usual(line: &str) -> Option<LineEvent<'_>> {
+    let mut s = Scanner {
+        text: line,
+        b: line.as_bytes(),
+        i: 0,
+    };
+    if !s.b.starts_with(TYPE_FIRST) {
+        return None;
+    }
+    s.i = TYPE_FIRST.len();
+    let message = match s.plain_string()? {
+        "message" => true,
+        "status" => false,
+        _ => return None,
+    };
+    s.literal(b",\"conversation\":\"")?;
+    let conversation = s.plain_string()?;
+    s.literal(b",\"at\":\"")?;
+    let at = s.plain_string()?;
+    if message {
+        s.literal(b",\"author\":\"")?;
+    } else {
+        s.literal(b",\"status\":\"")?;
+    }
+    let value = s.plain_string()?;
+    // Other fields only (a known one, even one the event ignores, is left to `scan`).
+    let mut others: [&[u8]; MAX_OTHER_KEYS] = [&[]; MAX_OTHER_KEYS];
+    let mut other_count = 0;
+    loop {
+        s.skip_ws();
+        match s.next()? {
+            b'}' => break,
+            b',' => s.skip_ws(),
+            _ => return None,
+        }
+        s.expect(b'"')?;
+        let key = s.plain_string()?.as_bytes();
+        if matches!(
+            key,
+            b"type" | b"conversation" | b"at" | b"author" | b"status" | b"until"
+        ) || other_count == MAX_OTHER_KEYS
+            || others[..other_count].contains(&key)
+        {
+            return None;
+        }
+        others[other_count] = key;
+        other_count += 1;
+        s.skip_ws();
+        s.expect(b':')?;
+        s.skip_ws();
+        s.skip_simple_value()?;
+    }
+    s.at_end()?;
+    let fact = if message {
+        Fact::Message(match value {
+            "customer" => Author::Customer,
+            "agent" => Author::Agent,
+            "automation" => Author::Automation,
+            _ => return None,
+        })
+    } else {
+        Fact::Status(match value {
+            "open" => Status::Open,
+            "done" => Status::Done,
+            "spam" => Status::Spam,
+            _ => return None,
+        })
+    };
+    Some(LineEvent::Conversation {
+        at: parse_instant(at)?,
+        conversation: Cow::Borrowed(conversation),
+        fact,
+    })
 }
 
 /// How a line of the usual layout starts.
@@ -273,11 +354,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let end = self.i + word.len();
-        (self.b.get(self.i..end)? == word).then(|| self.i = end)
-    }
-
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, not followed by an exponent.
     fn skip_number(&mut self) -> Option<()> {
         let start = self.i;
@@ -322,6 +398,16 @@ impl<'a> Scanner<'a> {
         Some(true)
     }
 
+    /// `literal` next, read.
+    #[inline]
+    fn literal<const N: usize>(&mut self, literal: &[u8; N]) -> Option<()> {
+        if self.b.get(self.i..self.i + N) != Some(literal) {
+            return None;
+        }
+        self.i += N;
+        Some(())
+    }
+
     /// Whitespace, then the end of the line.
     fn at_end(&mut self) -> Option<()> {
         self.skip_ws();
@@ -354,6 +440,30 @@ mod tests {
 
     fn accepted(line: &str) -> bool {
         scan(line, &mut Fields::default()).is_some()
+    }
+
+    #[test]
+    fn reads_the_usual_lines_straight_to_their_events() {
+        for line in [
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"customer"}"#,
+            r#"{"type":"message","conversation":"t_1","at":"2026-11-01T10:00:00.5Z","author":"agent","mid":"m_1","text":"caf\u00e9 \"ok\" 😀"}"#,
+            r#"{"type":"status","conversation":"c1","at":"2026-11-01T10:00:00+01:00","status":"spam","mid":7} "#,
+        ] {
+            let event = scan_usual(line).expect(line);
+            assert_eq!(Ok(Some(event)), parse_line(line.as_bytes()));
+        }
+        for line in [
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"bot"}"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01 10:00:00Z","author":"agent"}"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent","status":"x"}"#,
+            r#"{"type":"message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent","x":1,"x":2}"#,
+            r#"{"type":"status","conversation":"c1","at":"2026-11-01T10:00:00Z","status":"away"}"#,
+            r#"{"type":"availability","at":"2026-11-01T10:00:00Z","status":"away"}"#,
+            r#"{"type": "message","conversation":"c1","at":"2026-11-01T10:00:00Z","author":"agent"}"#,
+        ] {
+            assert_eq!(scan_usual(line), None, "{line}");
+            agree(line.as_bytes());
+        }
     }
 
     #[test]
@@ -575,6 +685,48 @@ mod tests {
             })
     }
 
+    /// Lines of the usual layout with values of every kind in its places and any tail.
+    fn usual_line() -> impl Strategy<Value = Vec<u8>> {
+        let kind = prop_oneof![
+            Just("message"),
+            Just("status"),
+            Just("availability"),
+            Just("x")
+        ];
+        let third = prop_oneof![Just("author"), Just("status"), Just("until"), Just("mid")];
+        let text = |pool: &'static [&'static str]| {
+            prop_oneof![
+                4 => proptest::sample::select(pool).prop_map(|t| format!("\"{t}\"")),
+                1 => value(),
+            ]
+        };
+        let tail = proptest::collection::vec((0u8..4, key(), value()), 0..3);
+        (
+            kind,
+            text(&["c1", "t_1", "é", "c\\u0031", ""]),
+            text(&["2026-11-01T10:00:00Z", "2026-11-01T10:00:00.25+01:00", "2026-02-30T10:00:00Z"]),
+            third,
+            text(&["customer", "agent", "automation", "open", "done", "spam", "bot"]),
+            tail,
+            line(),
+        )
+            .prop_map(|(kind, conversation, at, third, value, tail, noise)| {
+                let mut line = format!(
+                    "{{\"type\":\"{kind}\",\"conversation\":{conversation},\"at\":{at},\"{third}\":{value}"
+                );
+                for (unknown, k, v) in tail {
+                    let k = if unknown > 0 { format!("x{k}") } else { k };
+                    line.push_str(&format!(",\"{k}\":{v}"));
+                }
+                line.push('}');
+                let mut bytes = line.into_bytes();
+                if noise.len() % 5 == 0 {
+                    bytes.truncate(bytes.len().saturating_sub(noise.len() % 9));
+                }
+                bytes
+            })
+    }
+
     /// Realistic, valid lines: the fast path must take them (or the speed is lost).
     fn valid_line() -> impl Strategy<Value = String> {
         let conversation = "[a-z0-9_]{1,20}";
@@ -648,6 +800,11 @@ mod tests {
 
         #[test]
         fn fast_and_exact_agree_on_event_like_lines(line in event_line()) {
+            agree(&line);
+        }
+
+        #[test]
+        fn fast_and_exact_agree_on_usual_lines(line in usual_line()) {
             agree(&line);
         }
 

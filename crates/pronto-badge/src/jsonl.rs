@@ -78,6 +78,9 @@ pub fn parse_line_fast(line: &[u8]) -> Result<Option<LineEvent<'_>>, String> {
 /// checked at once, which is faster than line by line).
 pub fn parse_text_line_fast(line: &str) -> Result<Option<LineEvent<'_>>, String> {
     let stripped = line.strip_suffix('\r').unwrap_or(line);
+    if let Some(event) = crate::fastline::scan_usual(stripped) {
+        return Ok(Some(event));
+    }
     let mut fields = Fields::default();
     if crate::fastline::scan(stripped, &mut fields).is_some()
         && let Ok(event) = fields.take_event()

@@ -262,12 +262,12 @@ struct BlockOutput {
 
 struct WorkerOutput {
     blocks: Vec<BlockOutput>,
-    /// Room for a block's names (a long one as its index in `long_names`), their hashes, and
-    /// the block's events by shard.
+    /// Room for a block's names (a long one as its index in `long_names`), its events with
+    /// their names' hashes, and those by shard.
     names: Vec<ShortName>,
     long_names: Vec<String>,
-    hashes: Vec<u64>,
-    by_shard: Vec<u32>,
+    pending: Vec<(u32, u64)>,
+    by_shard: Vec<(u32, u64)>,
 }
 
 /// A conversation name of at most 24 bytes, held inline: hashing and comparing it reads no
@@ -496,7 +496,7 @@ fn work<R: Read>(shared: &Shared<'_, R>) -> WorkerOutput {
         blocks: Vec::new(),
         names: Vec::new(),
         long_names: Vec::new(),
-        hashes: Vec::new(),
+        pending: Vec::new(),
         by_shard: Vec::new(),
     };
     while let Some((index, end)) = shared.next_block(&mut buffer) {
@@ -582,22 +582,23 @@ fn parse_block(index: usize, text: &[u8], output: &mut WorkerOutput) -> BlockOut
     block
 }
 
-/// Gives the events of a parsed block their conversations' ids: the block's names sorted by
-/// shard, each shard's looked up under its lock once.
+/// Gives the events of a parsed block their conversations' ids from the shared shards: the
+/// block's names sorted by shard, each shard's looked up under its lock once.
 fn intern_block(block: &mut BlockOutput, output: &mut WorkerOutput, shards: &[Mutex<Shard>]) {
     let (names, long_names) = (&output.names, &output.long_names);
-    let hashes = &mut output.hashes;
-    hashes.clear();
-    hashes.extend(names.iter().map(|name| {
-        if name.is_long() {
+    let shard_of = |hash: u64| (hash >> (64 - SHARD_BITS)) as usize;
+
+    // The events with their names' hashes.
+    let pending = &mut output.pending;
+    pending.clear();
+    let mut starts = [0usize; SHARDS + 1];
+    for (i, name) in names.iter().enumerate() {
+        let hash = if name.is_long() {
             (long_name_shard(&long_names[name.words[0] as usize]) as u64) << (64 - SHARD_BITS)
         } else {
             name.hash()
-        }
-    }));
-    let shard_of = |hash: u64| (hash >> (64 - SHARD_BITS)) as usize;
-    let mut starts = [0usize; SHARDS + 1];
-    for &hash in hashes.iter() {
+        };
+        pending.push((i as u32, hash));
         starts[shard_of(hash) + 1] += 1;
     }
     for s in 1..=SHARDS {
@@ -605,13 +606,14 @@ fn intern_block(block: &mut BlockOutput, output: &mut WorkerOutput, shards: &[Mu
     }
     let by_shard = &mut output.by_shard;
     by_shard.clear();
-    by_shard.resize(names.len(), 0);
+    by_shard.resize(pending.len(), (0, 0));
     let mut next = starts;
-    for (i, &hash) in hashes.iter().enumerate() {
+    for &(i, hash) in pending.iter() {
         let slot = &mut next[shard_of(hash)];
-        by_shard[*slot] = i as u32;
+        by_shard[*slot] = (i, hash);
         *slot += 1;
     }
+
     // The workers start at different shards, and leave a shard that the other one holds for
     // later: waiting for a lock would waste a core (or worse, wait for a worker the system
     // has put aside).
@@ -619,7 +621,6 @@ fn intern_block(block: &mut BlockOutput, output: &mut WorkerOutput, shards: &[Mu
     let names = BlockNames {
         names,
         long_names,
-        hashes,
         position: (block.index as u64) << 32,
     };
     let mut later = Vec::new();
@@ -647,20 +648,29 @@ fn intern_block(block: &mut BlockOutput, output: &mut WorkerOutput, shards: &[Mu
 struct BlockNames<'a> {
     names: &'a [ShortName],
     long_names: &'a [String],
-    hashes: &'a [u64],
     /// The block's index, as positions have it.
     position: u64,
 }
 
 impl BlockNames<'_> {
-    /// Interns the names of `events` (indices in the block), all of shard `s`.
-    fn intern(&self, block: &mut BlockOutput, shard: &mut Shard, s: usize, events: &[u32]) {
-        for &i in events {
+    /// Interns the names of `events` (indices in the block, and their names' hashes), all of
+    /// shard `s`.
+    fn intern(&self, block: &mut BlockOutput, shard: &mut Shard, s: usize, events: &[(u32, u64)]) {
+        // First a load of each slot to be looked up, each independent of the others, so that
+        // their cache misses overlap instead of coming one after the other (safe Rust has no
+        // prefetch instruction; this is one).
+        let slots = &shard.short.slots;
+        let mask = slots.len() - 1;
+        let touched = events.iter().fold(0u32, |sum, &(_, hash)| {
+            sum.wrapping_add(slots[hash as usize & mask].len)
+        });
+        std::hint::black_box(touched);
+        for &(i, hash) in events {
             let (name, position) = (&self.names[i as usize], self.position | u64::from(i));
             let id = if name.is_long() {
                 shard.intern_long(&self.long_names[name.words[0] as usize], position)
             } else {
-                shard.intern_short(*name, self.hashes[i as usize], position)
+                shard.intern_short(*name, hash, position)
             };
             // More than 2^26 names in a shard: more conversations than a log's ids can number.
             let id = id.expect("fewer than 2^32 conversations");
