@@ -195,6 +195,8 @@ async fn live_figures_equal_the_batch_over_the_exported_log<S: Backend>() {
     // A restart restores the live badge (from its snapshot, then the events after it).
     let (place, clock, key) = server.stop_for_restart().await;
     let server = TestServer::<S>::start_in(place, clock, key, |s| s).await;
+    let snapshot = server.store().snapshot(workspace, inbox).await.unwrap();
+    assert!(snapshot.is_some(), "the shutdown saved the live badge");
     let after = compare(&server, &admin, inbox).await;
     assert_eq!(before, after);
     // And it keeps up after the restart, even with a message delivered 10 days late (before
