@@ -3,36 +3,76 @@
 //!
 //! The tracker needs these to read its figures without walking its window: the sum of the
 //! fastest k response times (rule 8) and the count of unanswered starts after an instant
-//! (rule 5). It is a treap in an arena: nodes live in one `Vec` and point at each other by
-//! index, so there is no allocation per node and no `unsafe`.
+//! (rule 5). It is a B+ tree whose inner nodes keep, for each child, its key count and total
+//! weight. Wide nodes keep a million keys within three or four levels, so an update touches a
+//! few cache lines where a binary tree would chase twenty-odd pointers. Nodes live in arenas
+//! and point at each other by index: no `unsafe`.
+//!
+//! Leaves that empty are taken out; should deletions leave the leaves less than a quarter
+//! full on average, the tree is rebuilt, which after Θ(n) deletions costs O(1) amortized.
 
 use std::cmp::Ordering;
 
-/// No node: the empty subtree.
-const NIL: u32 = u32::MAX;
+/// The most entries a leaf and children an inner node hold (small in tests, to test depth).
+#[cfg(not(test))]
+const LEAF_MAX: usize = 64;
+#[cfg(not(test))]
+const INNER_MAX: usize = 32;
+#[cfg(test)]
+const LEAF_MAX: usize = 8;
+#[cfg(test)]
+const INNER_MAX: usize = 4;
+
+/// How full a rebuild leaves the nodes.
+const LEAF_FILL: usize = LEAF_MAX * 3 / 4;
+const INNER_FILL: usize = if INNER_MAX * 3 / 4 < 2 {
+    2
+} else {
+    INNER_MAX * 3 / 4
+};
+
+/// Deeper than any tree of fewer than 2^32 keys gets (inner nodes split half full).
+const MAX_HEIGHT: usize = 40;
 
 #[derive(Clone, Debug)]
-struct Node<K> {
-    key: K,
-    weight: i64,
-    /// Heap order on random priorities keeps the tree's depth logarithmic on average.
-    priority: u32,
-    left: u32,
-    right: u32,
-    /// The subtree's node count and total weight.
-    size: u32,
+struct Leaf<K> {
+    /// In key order.
+    entries: Vec<(K, i64)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Child<K> {
+    /// No key of this child is smaller, and every key of the previous child is; the first
+    /// child of a node takes any key smaller than the second's `first`.
+    first: K,
+    node: u32,
+    count: usize,
     sum: i64,
+}
+
+#[derive(Clone, Debug)]
+struct Inner<K> {
+    children: Vec<Child<K>>,
 }
 
 /// A set of distinct keys, each with a weight.
 #[derive(Clone, Debug)]
 pub struct OrderStatistics<K> {
-    nodes: Vec<Node<K>>,
+    leaves: Vec<Leaf<K>>,
+    inners: Vec<Inner<K>>,
+    free_leaves: Vec<u32>,
+    free_inners: Vec<u32>,
+    /// A leaf when `height` is 0, else an inner node whose children are `height − 1` high.
     root: u32,
-    /// Slots of removed nodes, reused before the arena grows.
-    free: Vec<u32>,
-    /// A xorshift state for priorities: deterministic, so runs are reproducible.
-    seed: u64,
+    height: usize,
+    len: usize,
+    total: i64,
+}
+
+/// The way down to a leaf: (inner node, child slot) from the root.
+struct Path {
+    steps: [(u32, u32); MAX_HEIGHT],
+    len: usize,
 }
 
 impl<K: Ord + Copy> Default for OrderStatistics<K> {
@@ -44,296 +84,323 @@ impl<K: Ord + Copy> Default for OrderStatistics<K> {
 impl<K: Ord + Copy> OrderStatistics<K> {
     pub fn new() -> Self {
         Self {
-            nodes: Vec::new(),
-            root: NIL,
-            free: Vec::new(),
-            seed: 0x9E37_79B9_7F4A_7C15,
+            leaves: vec![Leaf {
+                entries: Vec::new(),
+            }],
+            inners: Vec::new(),
+            free_leaves: Vec::new(),
+            free_inners: Vec::new(),
+            root: 0,
+            height: 0,
+            len: 0,
+            total: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.size(self.root) as usize
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.root == NIL
+        self.len == 0
     }
 
     /// The total weight of all keys.
     pub fn total(&self) -> i64 {
-        self.sum(self.root)
+        self.total
     }
 
     pub fn clear(&mut self) {
-        self.nodes.clear();
-        self.free.clear();
-        self.root = NIL;
+        *self = Self::new();
     }
 
     pub fn contains(&self, key: &K) -> bool {
-        let mut t = self.root;
-        while t != NIL {
-            let node = &self.nodes[t as usize];
-            match key.cmp(&node.key) {
-                Ordering::Less => t = node.left,
-                Ordering::Greater => t = node.right,
-                Ordering::Equal => return true,
-            }
-        }
-        false
+        let (leaf, _) = self.descend(key);
+        self.leaves[leaf as usize]
+            .entries
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .is_ok()
     }
 
     /// Adds `key` with `weight`; returns false, changing nothing, if `key` is already there.
     pub fn insert(&mut self, key: K, weight: i64) -> bool {
-        let priority = self.next_priority();
-        let node = Node {
-            key,
-            weight,
-            priority,
-            left: NIL,
-            right: NIL,
-            size: 1,
-            sum: weight,
+        let (leaf, path) = self.descend(&key);
+        let entries = &mut self.leaves[leaf as usize].entries;
+        let Err(at) = entries.binary_search_by(|(k, _)| k.cmp(&key)) else {
+            return false;
         };
-        let index = match self.free.pop() {
-            Some(slot) => {
-                self.nodes[slot as usize] = node;
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.nodes.len())
-                    .ok()
-                    .filter(|&slot| slot != NIL)
-                    .expect("fewer than 2^32 - 1 keys");
-                self.nodes.push(node);
-                slot
-            }
-        };
-        match self.insert_into(self.root, index) {
-            Some(root) => {
-                self.root = root;
-                true
-            }
-            None => {
-                self.free.push(index);
-                false
-            }
+        entries.insert(at, (key, weight));
+        let overflowing = entries.len() > LEAF_MAX;
+        self.len += 1;
+        self.total += weight;
+        for &(inner, slot) in &path.steps[..path.len] {
+            let child = &mut self.inners[inner as usize].children[slot as usize];
+            child.count += 1;
+            child.sum += weight;
         }
+        if overflowing {
+            self.split(leaf, &path);
+        }
+        true
     }
 
     /// Removes `key`; returns false if it was not there.
     pub fn remove(&mut self, key: &K) -> bool {
-        match self.remove_from(self.root, key) {
-            Some(root) => {
-                self.root = root;
-                true
-            }
-            None => false,
+        let (leaf, path) = self.descend(key);
+        let entries = &mut self.leaves[leaf as usize].entries;
+        let Ok(at) = entries.binary_search_by(|(k, _)| k.cmp(key)) else {
+            return false;
+        };
+        let (_, weight) = entries.remove(at);
+        let emptied = entries.is_empty();
+        self.len -= 1;
+        self.total -= weight;
+        for &(inner, slot) in &path.steps[..path.len] {
+            let child = &mut self.inners[inner as usize].children[slot as usize];
+            child.count -= 1;
+            child.sum -= weight;
         }
+        if self.len == 0 {
+            self.clear();
+        } else if emptied {
+            self.take_out(leaf, &path);
+            let live_leaves = self.leaves.len() - self.free_leaves.len();
+            if live_leaves * LEAF_MAX > 4 * (self.len + LEAF_MAX) {
+                self.rebuild();
+            }
+        }
+        true
     }
 
     /// How many keys are less than `key`.
     pub fn count_below(&self, key: &K) -> usize {
-        let (mut t, mut count) = (self.root, 0);
-        while t != NIL {
-            let node = &self.nodes[t as usize];
-            if *key <= node.key {
-                t = node.left;
-            } else {
-                count += self.size(node.left) as usize + 1;
-                t = node.right;
-            }
+        let (mut node, mut count) = (self.root, 0);
+        for _ in 0..self.height {
+            let children = &self.inners[node as usize].children;
+            let slot = route(children, key);
+            count += children[..slot].iter().map(|c| c.count).sum::<usize>();
+            node = children[slot].node;
         }
-        count
+        let entries = &self.leaves[node as usize].entries;
+        count + entries.partition_point(|(k, _)| k < key)
     }
 
     /// The key with `index` keys below it, if there are more than `index` keys.
     pub fn nth(&self, mut index: usize) -> Option<K> {
-        let mut t = self.root;
-        while t != NIL {
-            let node = &self.nodes[t as usize];
-            let left = self.size(node.left) as usize;
-            match index.cmp(&left) {
-                Ordering::Less => t = node.left,
-                Ordering::Equal => return Some(node.key),
-                Ordering::Greater => {
-                    index -= left + 1;
-                    t = node.right;
-                }
-            }
+        if index >= self.len {
+            return None;
         }
-        None
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let children = &self.inners[node as usize].children;
+            let mut slot = 0;
+            while index >= children[slot].count {
+                index -= children[slot].count;
+                slot += 1;
+            }
+            node = children[slot].node;
+        }
+        Some(self.leaves[node as usize].entries[index].0)
     }
 
     /// The total weight of the `count` smallest keys (of all of them, if there are fewer).
-    pub fn sum_of_smallest(&self, mut count: usize) -> i64 {
-        let (mut t, mut total) = (self.root, 0);
-        while t != NIL && count > 0 {
-            let node = &self.nodes[t as usize];
-            let left = self.size(node.left) as usize;
-            if count <= left {
-                t = node.left;
-            } else {
-                total += self.sum(node.left) + node.weight;
-                count -= left + 1;
-                t = node.right;
-            }
+    pub fn sum_of_smallest(&self, count: usize) -> i64 {
+        if count >= self.len {
+            return self.total;
         }
-        total
+        let (mut node, mut left, mut total) = (self.root, count, 0);
+        for _ in 0..self.height {
+            let children = &self.inners[node as usize].children;
+            let mut slot = 0;
+            while left >= children[slot].count {
+                left -= children[slot].count;
+                total += children[slot].sum;
+                slot += 1;
+            }
+            node = children[slot].node;
+        }
+        let entries = &self.leaves[node as usize].entries;
+        total + entries[..left].iter().map(|&(_, w)| w).sum::<i64>()
     }
 
     /// All keys with their weights, in order.
     pub fn to_vec(&self) -> Vec<(K, i64)> {
-        let mut out = Vec::with_capacity(self.len());
-        let mut stack = Vec::new();
-        let mut t = self.root;
-        while t != NIL || !stack.is_empty() {
-            while t != NIL {
-                stack.push(t);
-                t = self.nodes[t as usize].left;
-            }
-            let top = stack.pop().expect("a node to visit");
-            let node = &self.nodes[top as usize];
-            out.push((node.key, node.weight));
-            t = node.right;
-        }
+        let mut out = Vec::with_capacity(self.len);
+        self.collect(self.root, self.height, &mut out);
         out
     }
 
-    fn next_priority(&mut self) -> u32 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        (self.seed >> 32) as u32
-    }
-
-    fn size(&self, t: u32) -> u32 {
-        if t == NIL {
-            0
+    fn collect(&self, node: u32, height: usize, out: &mut Vec<(K, i64)>) {
+        if height == 0 {
+            out.extend_from_slice(&self.leaves[node as usize].entries);
         } else {
-            self.nodes[t as usize].size
+            for child in &self.inners[node as usize].children {
+                self.collect(child.node, height - 1, out);
+            }
         }
     }
 
-    fn sum(&self, t: u32) -> i64 {
-        if t == NIL {
-            0
+    /// The leaf where `key` is or belongs, and the way there.
+    fn descend(&self, key: &K) -> (u32, Path) {
+        let mut path = Path {
+            steps: [(0, 0); MAX_HEIGHT],
+            len: 0,
+        };
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let children = &self.inners[node as usize].children;
+            let slot = route(children, key);
+            path.steps[path.len] = (node, slot as u32);
+            path.len += 1;
+            node = children[slot].node;
+        }
+        (node, path)
+    }
+
+    /// Splits the overflowing `leaf` at the end of `path`, and its ancestors as they overflow.
+    fn split(&mut self, leaf: u32, path: &Path) {
+        let entries = &mut self.leaves[leaf as usize].entries;
+        let right_entries = entries.split_off(entries.len() / 2);
+        let mut right = Child {
+            first: right_entries[0].0,
+            node: 0,
+            count: right_entries.len(),
+            sum: right_entries.iter().map(|&(_, w)| w).sum(),
+        };
+        right.node = self.new_leaf(right_entries);
+        let mut left = leaf;
+        for &(parent, slot) in path.steps[..path.len].iter().rev() {
+            let children = &mut self.inners[parent as usize].children;
+            let slot = slot as usize;
+            children[slot].count -= right.count;
+            children[slot].sum -= right.sum;
+            children.insert(slot + 1, right);
+            if children.len() <= INNER_MAX {
+                return;
+            }
+            let right_children = children.split_off(children.len() / 2);
+            right = Child {
+                first: right_children[0].first,
+                node: 0,
+                count: right_children.iter().map(|c| c.count).sum(),
+                sum: right_children.iter().map(|c| c.sum).sum(),
+            };
+            right.node = self.new_inner(right_children);
+            left = parent;
+        }
+        // The root split: a new root above both halves.
+        let left_child = Child {
+            first: self.first_key(left, self.height),
+            node: left,
+            count: self.len - right.count,
+            sum: self.total - right.sum,
+        };
+        self.root = self.new_inner(vec![left_child, right]);
+        self.height += 1;
+        // Inner nodes that lost children are not merged; should that ever make the tree
+        // this deep, it is rebuilt.
+        if self.height + 1 >= MAX_HEIGHT {
+            self.rebuild();
+        }
+    }
+
+    /// Takes the emptied `leaf` at the end of `path` out of the tree, and its ancestors as
+    /// they empty.
+    fn take_out(&mut self, leaf: u32, path: &Path) {
+        self.free_leaves.push(leaf);
+        for &(parent, slot) in path.steps[..path.len].iter().rev() {
+            let children = &mut self.inners[parent as usize].children;
+            children.remove(slot as usize);
+            if !children.is_empty() {
+                break;
+            }
+            self.free_inners.push(parent);
+        }
+        // A root with one child gives way to it.
+        while self.height > 0 && self.inners[self.root as usize].children.len() == 1 {
+            self.free_inners.push(self.root);
+            self.root = self.inners[self.root as usize].children[0].node;
+            self.height -= 1;
+        }
+    }
+
+    /// Builds the tree afresh from its keys, its nodes three quarters full.
+    fn rebuild(&mut self) {
+        let entries = self.to_vec();
+        let (len, total) = (self.len, self.total);
+        *self = Self::new();
+        self.leaves.clear();
+        let mut level: Vec<Child<K>> = entries
+            .chunks(LEAF_FILL.max(1))
+            .map(|chunk| Child {
+                first: chunk[0].0,
+                node: self.new_leaf(chunk.to_vec()),
+                count: chunk.len(),
+                sum: chunk.iter().map(|&(_, w)| w).sum(),
+            })
+            .collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(INNER_FILL)
+                .map(|chunk| Child {
+                    first: chunk[0].first,
+                    node: self.new_inner(chunk.to_vec()),
+                    count: chunk.iter().map(|c| c.count).sum(),
+                    sum: chunk.iter().map(|c| c.sum).sum(),
+                })
+                .collect();
+            self.height += 1;
+        }
+        self.root = level[0].node;
+        self.len = len;
+        self.total = total;
+    }
+
+    fn first_key(&self, node: u32, height: usize) -> K {
+        if height == 0 {
+            self.leaves[node as usize].entries[0].0
         } else {
-            self.nodes[t as usize].sum
+            self.inners[node as usize].children[0].first
         }
     }
 
-    fn update(&mut self, t: u32) {
-        let (left, right) = (self.nodes[t as usize].left, self.nodes[t as usize].right);
-        let (size, sum) = (
-            self.size(left) + self.size(right) + 1,
-            self.sum(left) + self.sum(right) + self.nodes[t as usize].weight,
-        );
-        let node = &mut self.nodes[t as usize];
-        node.size = size;
-        node.sum = sum;
-    }
-
-    /// Inserts node `new` into subtree `t`; the new subtree's root, or `None` for a duplicate.
-    fn insert_into(&mut self, t: u32, new: u32) -> Option<u32> {
-        if t == NIL {
-            return Some(new);
-        }
-        match self.nodes[new as usize]
-            .key
-            .cmp(&self.nodes[t as usize].key)
-        {
-            Ordering::Equal => None,
-            Ordering::Less => {
-                let left = self.insert_into(self.nodes[t as usize].left, new)?;
-                self.nodes[t as usize].left = left;
-                if self.nodes[left as usize].priority > self.nodes[t as usize].priority {
-                    Some(self.rotate_right(t))
-                } else {
-                    self.update(t);
-                    Some(t)
-                }
+    fn new_leaf(&mut self, entries: Vec<(K, i64)>) -> u32 {
+        let leaf = Leaf { entries };
+        match self.free_leaves.pop() {
+            Some(index) => {
+                self.leaves[index as usize] = leaf;
+                index
             }
-            Ordering::Greater => {
-                let right = self.insert_into(self.nodes[t as usize].right, new)?;
-                self.nodes[t as usize].right = right;
-                if self.nodes[right as usize].priority > self.nodes[t as usize].priority {
-                    Some(self.rotate_left(t))
-                } else {
-                    self.update(t);
-                    Some(t)
-                }
+            None => {
+                self.leaves.push(leaf);
+                index_of(self.leaves.len() - 1)
             }
         }
     }
 
-    /// Removes `key` from subtree `t`; the new subtree's root, or `None` if it was not there.
-    fn remove_from(&mut self, t: u32, key: &K) -> Option<u32> {
-        if t == NIL {
-            return None;
-        }
-        let (left, right) = (self.nodes[t as usize].left, self.nodes[t as usize].right);
-        match key.cmp(&self.nodes[t as usize].key) {
-            Ordering::Equal => {
-                let merged = self.merge(left, right);
-                self.free.push(t);
-                Some(merged)
+    fn new_inner(&mut self, children: Vec<Child<K>>) -> u32 {
+        let inner = Inner { children };
+        match self.free_inners.pop() {
+            Some(index) => {
+                self.inners[index as usize] = inner;
+                index
             }
-            Ordering::Less => {
-                let left = self.remove_from(left, key)?;
-                self.nodes[t as usize].left = left;
-                self.update(t);
-                Some(t)
-            }
-            Ordering::Greater => {
-                let right = self.remove_from(right, key)?;
-                self.nodes[t as usize].right = right;
-                self.update(t);
-                Some(t)
+            None => {
+                self.inners.push(inner);
+                index_of(self.inners.len() - 1)
             }
         }
     }
+}
 
-    /// Joins two subtrees, every key of `a` below every key of `b`.
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].priority > self.nodes[b as usize].priority {
-            let right = self.merge(self.nodes[a as usize].right, b);
-            self.nodes[a as usize].right = right;
-            self.update(a);
-            a
-        } else {
-            let left = self.merge(a, self.nodes[b as usize].left);
-            self.nodes[b as usize].left = left;
-            self.update(b);
-            b
-        }
-    }
+/// The child whose keys `key` falls among.
+fn route<K: Ord>(children: &[Child<K>], key: &K) -> usize {
+    let after = children.partition_point(|c| c.first.cmp(key) != Ordering::Greater);
+    after.saturating_sub(1)
+}
 
-    /// `t`'s left child becomes the subtree's root.
-    fn rotate_right(&mut self, t: u32) -> u32 {
-        let left = self.nodes[t as usize].left;
-        self.nodes[t as usize].left = self.nodes[left as usize].right;
-        self.nodes[left as usize].right = t;
-        self.update(t);
-        self.update(left);
-        left
-    }
-
-    /// `t`'s right child becomes the subtree's root.
-    fn rotate_left(&mut self, t: u32) -> u32 {
-        let right = self.nodes[t as usize].right;
-        self.nodes[t as usize].right = self.nodes[right as usize].left;
-        self.nodes[right as usize].left = t;
-        self.update(t);
-        self.update(right);
-        right
-    }
+fn index_of(position: usize) -> u32 {
+    u32::try_from(position).expect("fewer than 2^32 nodes")
 }
 
 #[cfg(test)]
@@ -344,17 +411,37 @@ mod tests {
 
     #[derive(Clone, Debug)]
     enum Op {
-        Insert(u8, i16),
-        Remove(u8),
-        Query(u8, u16),
+        Insert(u16, i16),
+        Remove(u16),
+        /// Removes the key with this rank, so that removals keep up with insertions.
+        RemoveNth(u16),
+        Query(u16, u16),
     }
 
-    fn op() -> impl Strategy<Value = Op> {
+    fn op(keys: u16) -> impl Strategy<Value = Op> {
         prop_oneof![
-            3 => (any::<u8>(), any::<i16>()).prop_map(|(k, w)| Op::Insert(k, w)),
-            2 => any::<u8>().prop_map(Op::Remove),
-            1 => (any::<u8>(), any::<u16>()).prop_map(|(k, i)| Op::Query(k, i)),
+            4 => (0..keys, any::<i16>()).prop_map(|(k, w)| Op::Insert(k, w)),
+            1 => (0..keys).prop_map(Op::Remove),
+            2 => any::<u16>().prop_map(Op::RemoveNth),
+            2 => (0..keys, any::<u16>()).prop_map(|(k, i)| Op::Query(k, i)),
         ]
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        let mixed = prop_oneof![Just(16u16), Just(300), Just(5_000)]
+            .prop_flat_map(|keys| prop::collection::vec(op(keys), 0..1_500));
+        // Fill up, then thin out until the leaves are sparse and the tree is rebuilt.
+        let thinned = (
+            prop::collection::vec((0..5_000u16, any::<i16>()), 0..1_500),
+            prop::collection::vec(any::<u16>(), 0..1_500),
+            prop::collection::vec(op(5_000), 0..200),
+        )
+            .prop_map(|(inserts, removals, then)| {
+                let inserts = inserts.into_iter().map(|(k, w)| Op::Insert(k, w));
+                let removals = removals.into_iter().map(Op::RemoveNth);
+                inserts.chain(removals).chain(then).collect()
+            });
+        prop_oneof![mixed, thinned]
     }
 
     proptest! {
@@ -362,7 +449,7 @@ mod tests {
 
         /// Every operation agrees with a plain sorted map.
         #[test]
-        fn agrees_with_a_sorted_map(ops in prop::collection::vec(op(), 0..400)) {
+        fn agrees_with_a_sorted_map(ops in ops()) {
             let mut tree = OrderStatistics::new();
             let mut model = BTreeMap::new();
             for op in ops {
@@ -377,8 +464,15 @@ mod tests {
                     Op::Remove(k) => {
                         prop_assert_eq!(tree.remove(&k), model.remove(&k).is_some());
                     }
+                    Op::RemoveNth(i) => {
+                        if !model.is_empty() {
+                            let k = *model.keys().nth(usize::from(i) % model.len()).unwrap();
+                            model.remove(&k);
+                            prop_assert!(tree.remove(&k));
+                        }
+                    }
                     Op::Query(k, i) => {
-                        let keys: Vec<u8> = model.keys().copied().collect();
+                        let keys: Vec<u16> = model.keys().copied().collect();
                         let i = usize::from(i) % (keys.len() + 2);
                         prop_assert_eq!(tree.count_below(&k), model.range(..k).count());
                         prop_assert_eq!(tree.nth(i), keys.get(i).copied());
@@ -390,25 +484,34 @@ mod tests {
                 prop_assert_eq!(tree.len(), model.len());
                 prop_assert_eq!(tree.total(), model.values().sum::<i64>());
             }
-            let expected: Vec<(u8, i64)> = model.into_iter().collect();
+            let expected: Vec<(u16, i64)> = model.into_iter().collect();
             prop_assert_eq!(tree.to_vec(), expected);
         }
     }
 
     #[test]
-    fn stays_shallow_on_sorted_input() {
+    fn sorted_insertions_and_thinning_out() {
         let mut tree = OrderStatistics::new();
         for k in 0..100_000u32 {
-            tree.insert(k, i64::from(k));
+            assert!(tree.insert(k, i64::from(k)));
         }
         assert_eq!(tree.len(), 100_000);
         assert_eq!(tree.sum_of_smallest(10), 45);
         assert_eq!(tree.nth(99_999), Some(99_999));
-        for k in (0..100_000u32).step_by(2) {
+        for k in (0..100_000u32).filter(|k| k % 10 != 3) {
             assert!(tree.remove(&k));
         }
-        assert_eq!(tree.len(), 50_000);
-        assert_eq!(tree.nth(0), Some(1));
-        assert_eq!(tree.count_below(&10), 5);
+        assert_eq!(tree.len(), 10_000);
+        assert_eq!(tree.nth(0), Some(3));
+        assert_eq!(tree.count_below(&100), 10);
+        assert_eq!(tree.sum_of_smallest(2), 16);
+        // Thinning out rebuilt the tree: the leaves are not mostly empty.
+        let live = tree.leaves.len() - tree.free_leaves.len();
+        assert!(live * LEAF_MAX <= 4 * (10_000 + LEAF_MAX), "{live} leaves");
+        for k in (0..100_000u32).filter(|k| k % 10 == 3) {
+            assert!(tree.remove(&k));
+        }
+        assert!(tree.is_empty());
+        assert_eq!(tree.to_vec(), vec![]);
     }
 }

@@ -107,6 +107,8 @@ pub struct Tracker {
     conversations: Vec<Conversation>,
     availability: Timeline,
     tally: Tally,
+    /// A conversation's starts are derived again into this, to spare an allocation.
+    scratch: Vec<Derived>,
 }
 
 impl Tracker {
@@ -120,6 +122,7 @@ impl Tracker {
             conversations: Vec::new(),
             availability: Timeline::default(),
             tally: Tally::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -332,7 +335,9 @@ impl Tracker {
     /// Derives a conversation's starts afresh from its events and applies the difference.
     fn rederive(&mut self, id: ConversationId) {
         let conversation = &mut self.conversations[id.0 as usize];
-        let (starts, machine) = derive(
+        let mut starts = std::mem::take(&mut self.scratch);
+        let machine = derive_into(
+            &mut starts,
             conversation.folded.as_deref(),
             &conversation.events,
             &self.rules,
@@ -370,6 +375,7 @@ impl Tracker {
             tally.forget_folded(folded, was_spam);
             tally.count_folded(id, folded, is_spam);
         }
+        self.scratch = old;
     }
 
     fn place_availability(&mut self, event: AvailabilityEvent) {
@@ -509,6 +515,7 @@ impl Tracker {
             conversations: Vec::with_capacity(folded.conversations.len()),
             availability: folded.availability,
             tally: Tally::default(),
+            scratch: Vec::new(),
         };
         for (index, (summary, events)) in folded.conversations.into_iter().enumerate() {
             let id = ConversationId(index as u32);
@@ -642,14 +649,28 @@ fn derive(
     rules: &Rules,
     availability: &Timeline,
 ) -> (Vec<Derived>, Machine) {
+    let mut starts = Vec::new();
+    let machine = derive_into(&mut starts, folded, events, rules, availability);
+    (starts, machine)
+}
+
+/// [`derive`] into `starts`, which it clears first, to reuse its allocation.
+fn derive_into(
+    starts: &mut Vec<Derived>,
+    folded: Option<&Summary>,
+    events: &[Kept],
+    rules: &Rules,
+    availability: &Timeline,
+) -> Machine {
     let mut machine = folded.map_or_else(Machine::default, |f| f.machine);
-    let mut starts: Vec<Derived> = folded.and_then(|f| f.current).into_iter().collect();
+    starts.clear();
+    starts.extend(folded.and_then(|f| f.current));
     for &event in events {
-        machine.step(&mut starts, event, rules, |position| {
+        machine.step(starts, event, rules, |position| {
             availability.is_away(position, rules)
         });
     }
-    (starts, machine)
+    machine
 }
 
 #[derive(Clone, Debug, Default)]
@@ -823,9 +844,12 @@ impl Tally {
         is_spam: bool,
     ) {
         let (before, after) = (old.exclusion(was_spam), new.exclusion(is_spam));
-        if before != after || (after.is_none() && old.response != new.response) {
+        if before != after {
             self.uncount(old.position, before);
             self.count(id, new.position, new.response, after);
+        } else if after.is_none() && old.response != new.response {
+            self.included
+                .answer(old.position, old.response, new.response);
         }
     }
 
@@ -929,6 +953,35 @@ impl Included {
         }
         if self.in_window(position.at) {
             self.leave_window(position, entry.response);
+        }
+    }
+
+    /// A start's response changed (a late message answered it sooner, or later).
+    fn answer(&mut self, position: Position, old: Option<Millis>, new: Option<Millis>) {
+        if let Some(entry) = self.starts.get_mut(&position) {
+            entry.response = new;
+        }
+        match (old, new) {
+            (Some(_), Some(response)) => {
+                self.answered.insert(position, response);
+            }
+            (Some(_), None) => {
+                self.answered.remove(&position);
+                self.unanswered.insert(position, 0);
+            }
+            (None, Some(response)) => {
+                self.unanswered.remove(&position);
+                self.answered.insert(position, response);
+            }
+            (None, None) => {}
+        }
+        if self.in_window(position.at) {
+            if let Some(old) = old {
+                self.window_answers.remove(&(old, position));
+            }
+            if let Some(new) = new {
+                self.window_answers.insert((new, position), new);
+            }
         }
     }
 
