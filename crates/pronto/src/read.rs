@@ -795,10 +795,12 @@ fn group_events(
     conversations: usize,
     threads: usize,
 ) -> Vec<ConversationEvent> {
-    // The log's ids in place of the workers', and the events of each conversation counted,
-    // each thread over a share of the blocks.
+    // The log's ids in place of the shards', and the events of each conversation counted,
+    // each thread over a share of the blocks; meanwhile another makes room for the events.
+    let total: usize = blocks.iter().map(|block| block.output.events.len()).sum();
     let share = blocks.len().div_ceil(threads).max(1);
-    let partial: Vec<Vec<u32>> = std::thread::scope(|scope| {
+    let (partial, mut events) = std::thread::scope(|scope| {
+        let room = scope.spawn(move || vec![PLACEHOLDER; total]);
         let handles: Vec<_> = blocks
             .chunks_mut(share)
             .map(|blocks| {
@@ -814,21 +816,23 @@ fn group_events(
                 })
             })
             .collect();
-        handles.into_iter().map(join).collect()
+        let partial: Vec<Vec<u32>> = handles.into_iter().map(join).collect();
+        (partial, join(room))
     });
     let mut bounds = Vec::with_capacity(conversations + 1);
     bounds.push(0usize);
-    let mut total = 0;
+    let mut counted = 0;
     for c in 0..conversations {
-        total += partial
+        counted += partial
             .iter()
             .map(|counts| counts[c] as usize)
             .sum::<usize>();
-        bounds.push(total);
+        bounds.push(counted);
     }
     drop(partial);
 
-    // Ranges of conversations with about as many events each, one per thread.
+    // Ranges of conversations with about as many events each, one per thread, each filling
+    // its share of the log's events.
     let mut cuts = vec![0];
     for k in 1..threads {
         let cut = bounds.partition_point(|&b| b < k * total / threads);
@@ -838,36 +842,23 @@ fn group_events(
     }
     cuts.push(conversations);
     let (blocks, bounds) = (&*blocks, &bounds);
-    let parts: Vec<Vec<ConversationEvent>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .enumerate()
-            .map(|(part, range)| {
-                let conversations = range[0]..range[1];
-                // The first part becomes the log's: it makes room for all, while the others
-                // fill theirs.
-                let room = if part == 0 { total } else { 0 };
-                scope.spawn(move || fill_groups(blocks, bounds, conversations, room))
-            })
-            .collect();
-        handles.into_iter().map(join).collect()
+    std::thread::scope(|scope| {
+        let mut rest = &mut events[..];
+        for range in cuts.windows(2) {
+            let (low, high) = (range[0], range[1]);
+            let (share, tail) = rest.split_at_mut(bounds[high] - bounds[low]);
+            rest = tail;
+            scope.spawn(move || fill_groups(blocks, bounds, low..high, share));
+        }
     });
-    let mut parts = parts.into_iter();
-    let mut events = parts.next().unwrap_or_default();
-    let mut filled = bounds[cuts[1]];
-    for part in parts {
-        events[filled..filled + part.len()].copy_from_slice(&part);
-        filled += part.len();
-    }
     events
 }
 
 /// How many conversations share a bucket of the counting sort's first pass.
 const BUCKET: usize = 2048;
 
-/// The events of the `conversations` (a range of the log's ids, `bounds` their groups' bounds
-/// in the whole log), grouped, each group in the contract's order, at least `room` of them
-/// (the rest placeholders).
+/// Fills `events` with the events of the `conversations` (a range of the log's ids, `bounds`
+/// their groups' bounds in the whole log), grouped, each group in the contract's order.
 ///
 /// Writing each event straight to its group's place would touch a new page for nearly every
 /// event (the groups span hundreds of MB): first the events go to buckets of `BUCKET`
@@ -876,13 +867,10 @@ fn fill_groups(
     blocks: &[Block],
     bounds: &[usize],
     conversations: Range<usize>,
-    room: usize,
-) -> Vec<ConversationEvent> {
+    events: &mut [ConversationEvent],
+) {
     let (low, high) = (conversations.start, conversations.end);
     let offset = bounds[low];
-    let len = bounds[high] - offset;
-    let mut events = Vec::with_capacity(room.max(len));
-    events.resize(room.max(len), PLACEHOLDER);
 
     // By bucket, in file order.
     let bucket_bounds: Vec<usize> = (low..high)
@@ -930,7 +918,6 @@ fn fill_groups(
             }
         }
     }
-    events
 }
 
 const PLACEHOLDER: ConversationEvent = ConversationEvent {
