@@ -25,6 +25,17 @@
 //! [`Tracker::figures`] is a handful of O(log n) queries plus a walk of at most
 //! `fallback_starts` starts.
 //!
+//! Costs, n being the starts held and N `fallback_starts`:
+//! - a push after its conversation's last event: O(log n), plus O(log n) for each start the
+//!   window's lower end passes over as L moves (amortized O(log n) in time order);
+//! - a late conversation event: O(e + s log n) for the conversation's e events and s starts;
+//!   a status that flips spam costs that much too, in time order or not;
+//! - an availability event: O(log n) for each start between it and the next one;
+//! - [`Tracker::figures`]: O(log n + N); [`Tracker::recent_included`]: O(log n + N + output);
+//! - memory: every event of a full-history tracker, a few words per start; [`Tracker::compact`]
+//!   bounds it to the late horizon's events, the window's starts and a summary per
+//!   conversation.
+//!
 //! # Snapshots and the late horizon
 //!
 //! [`Tracker::snapshot`] folds history older than the late horizon (by default 7 days before

@@ -263,7 +263,7 @@ fn any_case() -> impl Strategy<Value = Case> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(700))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     /// After every push, the tracker's figures are batch's over the log in push order.
     #[test]
@@ -292,7 +292,7 @@ fn late_horizon(rules: &Rules, choice: u8) -> Millis {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(700))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     /// Push some, snapshot, restore, push the rest: the restored tracker agrees with batch
     /// over the events it accepted, and refuses only events it cannot place.
@@ -413,4 +413,45 @@ fn restored_tracker_refuses_events_before_its_floor() {
     for cut in 0..bytes.len() {
         assert!(Tracker::from_snapshot(&bytes[..cut], rules).is_err());
     }
+}
+
+/// After a restore, a spam status that pulls L back a month would need the starts the
+/// snapshot let go: the push is refused and changes nothing; with full history it is placed.
+#[test]
+fn spam_that_reaches_past_the_snapshot_is_refused() {
+    let rules = Rules::default();
+    let mut full = Tracker::new(rules);
+    let mut seq = 0;
+    let mut push = |tracker: &mut Tracker, at, c, fact| {
+        seq += 1;
+        tracker.push(Event::Conversation(ConversationEvent {
+            at,
+            seq,
+            conversation: ConversationId(c),
+            fact,
+        }))
+    };
+    // A start every 25 hours: more than a day after the previous answer.
+    let start = |k: i64| T0 + k * (DAY + HOUR);
+    for k in 0..=60 {
+        let c = if k <= 40 { 0 } else { 1 };
+        let at = start(k);
+        push(&mut full, at, c, Fact::Message(Author::Customer)).unwrap();
+        push(&mut full, at + MINUTE, c, Fact::Message(Author::Agent)).unwrap();
+    }
+    let mut restored = Tracker::from_snapshot(&full.snapshot(), rules).unwrap();
+    let now = start(61);
+    let before = restored.figures(now).unwrap();
+    assert_eq!(before, full.figures(now).unwrap());
+    let spam = Fact::Status(Status::Spam);
+    let spam_at = start(60) + HOUR;
+    assert_eq!(
+        push(&mut restored, spam_at, 1, spam),
+        Err(TrackerError::NeedsFoldedStarts { at: spam_at })
+    );
+    assert_eq!(restored.figures(now).unwrap(), before);
+    push(&mut full, spam_at, 1, spam).unwrap();
+    let after = full.figures(now).unwrap();
+    assert_eq!(after.excluded.spam, 20);
+    assert_eq!(after.window.to, Some(start(40)));
 }
