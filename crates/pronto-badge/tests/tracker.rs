@@ -455,3 +455,126 @@ fn spam_that_reaches_past_the_snapshot_is_refused() {
     assert_eq!(after.excluded.spam, 20);
     assert_eq!(after.window.to, Some(start(40)));
 }
+
+/// A deterministic generator (splitmix64) for the large logs below.
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A busy inbox: hundreds of conversations over a few months, a few percent of the events
+/// late by up to two days.
+fn large_log(seed: u64, events: usize) -> Vec<Event> {
+    let mut mix = Mix(seed);
+    let mut at = T0;
+    let mut specs = Vec::with_capacity(events);
+    for _ in 0..events {
+        at += match mix.below(100) {
+            0..=79 => mix.below(3 * MINUTE as u64) as Millis,
+            80..=98 => mix.below(HOUR as u64) as Millis,
+            _ => mix.below(DAY as u64) as Millis,
+        };
+        let c = mix.below(300) as u32;
+        let kind = match mix.below(100) {
+            0..=44 => Kind::Message(c, Author::Customer),
+            45..=84 => Kind::Message(c, Author::Agent),
+            85..=89 => Kind::Message(c, Author::Automation),
+            90..=93 => Kind::Status(c, Status::Done),
+            94 if mix.below(4) == 0 => Kind::Status(c, Status::Spam),
+            94..=96 => Kind::Status(c, Status::Open),
+            97 => Kind::Away(Some(at + mix.below(DAY as u64) as Millis + 1)),
+            98 => Kind::Away(None),
+            _ => Kind::Available,
+        };
+        let delay = match mix.below(1000) {
+            0..=39 => mix.below(2 * DAY as u64) as Millis,
+            // Later than the late horizon of the restored tracker below.
+            40..=44 => mix.below(6 * DAY as u64) as Millis,
+            _ => 0,
+        };
+        specs.push((at + delay, Spec { at, kind }));
+    }
+    // Pushed in arrival order: a late event arrives after later ones.
+    specs.sort_by_key(|&(arrival, _)| arrival);
+    let specs = specs.into_iter().enumerate();
+    specs
+        .map(|(seq, (_, spec))| spec.event(seq as u64))
+        .collect()
+}
+
+fn check_large(tracker: &Tracker, pushed: &[Event], rules: &Rules) {
+    let latest = pushed.iter().map(Event::at).max().unwrap();
+    for evaluated_at in [latest, latest + rules.reply_window / 2, latest + 3 * DAY] {
+        let assessment = evaluate(&batch_log_of(pushed), evaluated_at, rules);
+        assert_eq!(tracker.figures(evaluated_at).unwrap(), assessment.figures);
+        assert_eq!(
+            tracker.recent_included(evaluated_at).unwrap(),
+            expected_recent(&assessment.included, evaluated_at, rules)
+        );
+    }
+}
+
+fn batch_log_of(pushed: &[Event]) -> Log {
+    let mut log = Log {
+        conversation_names: (0..300).map(|c| format!("c{c}")).collect(),
+        ..Log::default()
+    };
+    for &event in pushed {
+        log.push(event);
+    }
+    log
+}
+
+/// Thousands of events, hundreds of conversations: deep trees and long window moves; then a
+/// snapshot midway, and the rest pushed to the restored tracker, compacted now and then.
+#[test]
+fn large_logs_agree_with_batch() {
+    for (seed, rules) in [
+        (1, Rules::default()),
+        (2, tight_rules()),
+        (3, Rules::default()),
+    ] {
+        let events = large_log(seed, 16_000);
+        let mut tracker = Tracker::new(rules).with_late_horizon(3 * DAY);
+        let mut pushed = Vec::new();
+        let (first_half, second_half) = events.split_at(events.len() / 2);
+        for (i, &event) in first_half.iter().enumerate() {
+            tracker.push(event).unwrap();
+            pushed.push(event);
+            if i % 2_000 == 1_999 {
+                check_large(&tracker, &pushed, &rules);
+            }
+        }
+        let mut restored = Tracker::from_snapshot(&tracker.snapshot(), rules).unwrap();
+        check_large(&restored, &pushed, &rules);
+        let mut refused = 0;
+        for (i, &event) in second_half.iter().enumerate() {
+            match restored.push(event) {
+                Ok(()) => pushed.push(event),
+                Err(TrackerError::TooLate { .. } | TrackerError::NeedsFoldedStarts { .. }) => {
+                    refused += 1
+                }
+                Err(other) => panic!("{other}"),
+            }
+            if i % 2_000 == 1_999 {
+                check_large(&restored, &pushed, &rules);
+                // Folding again as a long-running server would, to bound its memory.
+                restored.compact();
+                check_large(&restored, &pushed, &rules);
+            }
+        }
+        check_large(&restored, &pushed, &rules);
+        assert!(refused < second_half.len() / 50, "{refused} refused");
+    }
+}
