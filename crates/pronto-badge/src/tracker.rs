@@ -1016,41 +1016,36 @@ impl Included {
             .starts
             .last_key_value()
             .map(|(latest, _)| latest.at - window);
-        let passed: Vec<(Position, Option<Millis>, bool)> = match (self.lower, lower) {
-            (old, new) if old == new => Vec::new(),
+        let (passed, entering) = match (self.lower, lower) {
+            (old, new) if old == new => return,
             (_, None) => {
+                self.lower = None;
                 self.window_starts = 0;
                 self.window_answers.clear();
-                Vec::new()
+                return;
             }
-            (None, Some(new)) => self.between(just_after(new), None, true),
+            (None, Some(new)) => (self.starts.range(just_after(new)..), true),
             (Some(old), Some(new)) if new > old => {
-                self.between(just_after(old), Some(just_after(new)), false)
+                (self.starts.range(just_after(old)..just_after(new)), false)
             }
-            (Some(old), Some(new)) => self.between(just_after(new), Some(just_after(old)), true),
+            (Some(old), Some(new)) => (self.starts.range(just_after(new)..just_after(old)), true),
         };
         self.lower = lower;
-        for (position, response, entering) in passed {
-            match entering {
-                true => self.enter_window(position, response),
-                false => self.leave_window(position, response),
+        // Field by field, since `passed` borrows `starts`.
+        for (&position, entry) in passed {
+            let answer = entry.response.map(|r| ((r, position), r));
+            if entering {
+                self.window_starts += 1;
+                if let Some((key, r)) = answer {
+                    self.window_answers.insert(key, r);
+                }
+            } else {
+                self.window_starts -= 1;
+                if let Some((key, _)) = answer {
+                    self.window_answers.remove(&key);
+                }
             }
         }
-    }
-
-    fn between(
-        &self,
-        from: Position,
-        to: Option<Position>,
-        entering: bool,
-    ) -> Vec<(Position, Option<Millis>, bool)> {
-        let range = match to {
-            Some(to) => self.starts.range(from..to),
-            None => self.starts.range(from..),
-        };
-        range
-            .map(|(&position, entry)| (position, entry.response, entering))
-            .collect()
     }
 
     /// How many unanswered starts came after `at`.
