@@ -467,3 +467,49 @@ pub async fn events_after<S: Store>(
 pub fn utc(at: Millis) -> String {
     Utc(at).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pronto_badge::Author;
+    use pronto_badge::time::MINUTE;
+
+    fn message(seq: i64, at: Millis, conversation: i64, author: Author) -> InboxEvent {
+        InboxEvent {
+            inbox: InboxId(1),
+            seq,
+            at,
+            fact: InboxFact::Message {
+                conversation: ConversationId(conversation),
+                author,
+            },
+        }
+    }
+
+    #[test]
+    fn events_are_pushed_in_sequence_order_once() {
+        let mut badge = InboxBadge::new(WorkspaceId(1), Rules::default());
+        let start = message(1, 0, 7, Author::Customer);
+        let answer = message(2, 5 * MINUTE, 7, Author::Agent);
+        // The answer overtakes its start: it waits.
+        badge.offer(answer.clone(), false);
+        assert_eq!(badge.applied, 0);
+        assert_eq!(badge.waiting.len(), 1);
+        badge.offer(start.clone(), false);
+        assert_eq!(badge.applied, 2);
+        assert!(badge.waiting.is_empty());
+        // Duplicates change nothing.
+        badge.offer(start, false);
+        badge.offer(answer, false);
+        let figures = badge.figures(10 * MINUTE).unwrap();
+        assert_eq!(figures.window.starts, 1);
+        assert_eq!(figures.window.answered, 1);
+        assert_eq!(figures.window.kept_total, 5 * MINUTE);
+        // A gap the store confirms (events read in order from it) is passed over.
+        badge.offer(message(5, 20 * MINUTE, 8, Author::Customer), true);
+        assert_eq!(badge.applied, 5);
+        assert_eq!(badge.figures(21 * MINUTE).unwrap().pending, 1);
+        // The evaluation time is never before the latest event.
+        assert_eq!(badge.evaluation_time(0), 20 * MINUTE);
+    }
+}
