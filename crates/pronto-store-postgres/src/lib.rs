@@ -10,8 +10,6 @@
 //!
 //! Instants come from the callers (`now` parameters); the store never reads the clock.
 
-mod cursor;
-mod rows;
 mod sql;
 
 use pronto_badge::{Availability, Millis, Rules, Status};

@@ -8,8 +8,6 @@
 //! its row; the workspace's row is locked last, for the change feed's ids. Always in the order
 //! inbox, outbox entry, conversation, workspace: no deadlock.
 
-use crate::cursor::Cursor;
-use crate::rows::*;
 use pronto_badge::{Author, Availability, Millis, Rules, Status};
 use pronto_core::conversation::Urgency;
 use pronto_core::store::{
@@ -19,6 +17,8 @@ use pronto_core::store::{
     conversation_rank, preview,
 };
 use pronto_core::*;
+use pronto_store_sql::cursor::Cursor;
+use pronto_store_sql::rows::*;
 use sqlx::error::ErrorKind;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -843,7 +843,7 @@ async fn take_into_urgency(
 }
 
 fn author_of(name: &str) -> StoreResult<Author> {
-    crate::rows::author(name)
+    pronto_store_sql::rows::author(name)
 }
 
 /// The latest activity and the preview, when a message at `at` is the latest.

@@ -15,8 +15,6 @@
 //!
 //! Instants come from the callers (`now` parameters); the store never reads the clock.
 
-mod cursor;
-mod rows;
 mod sql;
 mod writer;
 

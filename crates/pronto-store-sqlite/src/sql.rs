@@ -3,8 +3,6 @@
 //! savepoint (see `writer.rs`), so each function below that writes is one atomic unit.
 //! Every query is scoped by the workspace.
 
-use crate::cursor::Cursor;
-use crate::rows::*;
 use pronto_badge::{Author, Availability, Millis, Rules, Status};
 use pronto_core::conversation::Urgency;
 use pronto_core::store::{
@@ -14,6 +12,8 @@ use pronto_core::store::{
     conversation_rank, preview,
 };
 use pronto_core::*;
+use pronto_store_sql::cursor::Cursor;
+use pronto_store_sql::rows::*;
 use sqlx::error::ErrorKind;
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -806,7 +806,7 @@ async fn take_into_urgency(
 }
 
 fn author_of(name: &str) -> StoreResult<Author> {
-    crate::rows::author(name)
+    pronto_store_sql::rows::author(name)
 }
 
 /// The latest activity and the preview, when a message at `at` is the latest.

@@ -6,13 +6,13 @@ use pronto_core::conversation::UrgencyBand;
 use pronto_core::store::{ConversationOrder, StoreError, StoreResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cursor {
+pub enum Cursor {
     Urgency { band: i64, at: i64, id: i64 },
     Activity { at: i64, id: i64 },
 }
 
 impl Cursor {
-    pub(crate) fn after(
+    pub fn after(
         order: ConversationOrder,
         rank: (UrgencyBand, i64),
         last_activity_at: i64,
@@ -31,7 +31,7 @@ impl Cursor {
         }
     }
 
-    pub(crate) fn encode(self) -> String {
+    pub fn encode(self) -> String {
         match self {
             Cursor::Urgency { band, at, id } => format!("u.{band}.{at}.{id}"),
             Cursor::Activity { at, id } => format!("a.{at}.{id}"),
@@ -39,7 +39,7 @@ impl Cursor {
     }
 
     /// The cursor of a list in `order`; one made for another order is refused.
-    pub(crate) fn parse(text: &str, order: ConversationOrder) -> StoreResult<Self> {
+    pub fn parse(text: &str, order: ConversationOrder) -> StoreResult<Self> {
         let bad = || StoreError::Invalid(format!("bad cursor {text:?}"));
         let mut parts = text.split('.');
         let tag = parts.next().ok_or_else(bad)?;

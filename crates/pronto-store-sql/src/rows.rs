@@ -11,7 +11,7 @@ use pronto_core::*;
 use sqlx::types::Json;
 use std::str::FromStr;
 
-pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+pub fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Unavailable(format!("the database holds an unknown {what} {value:?}"))
 }
 
@@ -19,19 +19,19 @@ fn parse<T: FromStr>(what: &str, value: &str) -> StoreResult<T> {
     value.parse().map_err(|_| corrupt(what, value))
 }
 
-pub(crate) fn status(value: &str) -> StoreResult<Status> {
+pub fn status(value: &str) -> StoreResult<Status> {
     Status::from_name(value).ok_or_else(|| corrupt("status", value))
 }
 
-pub(crate) fn author(value: &str) -> StoreResult<Author> {
+pub fn author(value: &str) -> StoreResult<Author> {
     Author::from_name(value).ok_or_else(|| corrupt("author", value))
 }
 
-pub(crate) fn band_number(band: UrgencyBand) -> i64 {
+pub fn band_number(band: UrgencyBand) -> i64 {
     band as i64
 }
 
-pub(crate) fn band(value: i64) -> StoreResult<UrgencyBand> {
+pub fn band(value: i64) -> StoreResult<UrgencyBand> {
     match value {
         0 => Ok(UrgencyBand::FirstAnswer),
         1 => Ok(UrgencyBand::FollowUp),
@@ -41,7 +41,7 @@ pub(crate) fn band(value: i64) -> StoreResult<UrgencyBand> {
 }
 
 /// A message's delivery as its two columns.
-pub(crate) fn delivery_columns(delivery: &Delivery) -> (&'static str, Option<&str>) {
+pub fn delivery_columns(delivery: &Delivery) -> (&'static str, Option<&str>) {
     match delivery {
         Delivery::Received => ("received", None),
         Delivery::Queued => ("queued", None),
@@ -52,7 +52,7 @@ pub(crate) fn delivery_columns(delivery: &Delivery) -> (&'static str, Option<&st
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct WorkspaceRow {
+pub struct WorkspaceRow {
     pub id: i64,
     pub name: String,
     pub created_at: i64,
@@ -69,7 +69,7 @@ impl From<WorkspaceRow> for Workspace {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct UserRow {
+pub struct UserRow {
     pub id: i64,
     pub email: String,
     pub name: String,
@@ -92,7 +92,7 @@ impl From<UserRow> for User {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct MemberRow {
+pub struct MemberRow {
     pub workspace_id: i64,
     pub role: String,
     pub presence: String,
@@ -114,7 +114,7 @@ impl TryFrom<MemberRow> for Member {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct MembershipRow {
+pub struct MembershipRow {
     pub role: String,
     #[sqlx(flatten)]
     pub workspace: WorkspaceRow,
@@ -129,7 +129,7 @@ impl TryFrom<MembershipRow> for (Workspace, Role) {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct SessionRow {
+pub struct SessionRow {
     pub token_hash: Vec<u8>,
     pub user_id: i64,
     pub workspace_id: i64,
@@ -150,7 +150,7 @@ impl From<SessionRow> for Session {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct ApiTokenRow {
+pub struct ApiTokenRow {
     pub id: i64,
     pub workspace_id: i64,
     pub user_id: i64,
@@ -173,7 +173,7 @@ impl From<ApiTokenRow> for ApiToken {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct InboxRow {
+pub struct InboxRow {
     pub workspace_id: i64,
     pub id: i64,
     pub name: String,
@@ -202,7 +202,7 @@ impl TryFrom<InboxRow> for Inbox {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct ContactRow {
+pub struct ContactRow {
     pub workspace_id: i64,
     pub id: i64,
     pub inbox_id: i64,
@@ -223,7 +223,7 @@ impl From<ContactRow> for Contact {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct ConversationRow {
+pub struct ConversationRow {
     pub workspace_id: i64,
     pub id: i64,
     pub inbox_id: i64,
@@ -241,7 +241,7 @@ pub(crate) struct ConversationRow {
 
 /// A conversation with the column that is not part of the domain record.
 #[derive(Clone, Debug)]
-pub(crate) struct StoredConversation {
+pub struct StoredConversation {
     pub conversation: Conversation,
     pub status_at: Option<i64>,
 }
@@ -273,7 +273,7 @@ impl TryFrom<ConversationRow> for StoredConversation {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct SummaryRow {
+pub struct SummaryRow {
     #[sqlx(flatten)]
     pub conversation: ConversationRow,
     pub contact_name: String,
@@ -283,7 +283,7 @@ pub(crate) struct SummaryRow {
 }
 
 impl SummaryRow {
-    pub(crate) fn into_summary(self) -> StoreResult<(ConversationSummary, (UrgencyBand, i64))> {
+    pub fn into_summary(self) -> StoreResult<(ConversationSummary, (UrgencyBand, i64))> {
         let rank = (band(self.rank_band)?, self.rank_at);
         let summary = ConversationSummary {
             conversation: StoredConversation::try_from(self.conversation)?.conversation,
@@ -295,7 +295,7 @@ impl SummaryRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct MessageRow {
+pub struct MessageRow {
     pub workspace_id: i64,
     pub id: i64,
     pub inbox_id: i64,
@@ -311,7 +311,7 @@ pub(crate) struct MessageRow {
 }
 
 impl MessageRow {
-    pub(crate) fn into_message(self) -> StoreResult<(InboxId, Message)> {
+    pub fn into_message(self) -> StoreResult<(InboxId, Message)> {
         let delivery = match self.delivery.as_str() {
             "received" => Delivery::Received,
             "queued" => Delivery::Queued,
@@ -339,7 +339,7 @@ impl MessageRow {
 }
 
 /// An event's columns, from its fact.
-pub(crate) struct EventColumns {
+pub struct EventColumns {
     pub kind: &'static str,
     pub conversation_id: Option<i64>,
     pub author: Option<&'static str>,
@@ -350,7 +350,7 @@ pub(crate) struct EventColumns {
 }
 
 impl EventColumns {
-    pub(crate) fn of(fact: &InboxFact) -> Self {
+    pub fn of(fact: &InboxFact) -> Self {
         let none = EventColumns {
             kind: "message",
             conversation_id: None,
@@ -398,7 +398,7 @@ impl EventColumns {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct EventRow {
+pub struct EventRow {
     pub inbox_id: i64,
     pub seq: i64,
     pub at: i64,
@@ -450,7 +450,7 @@ impl TryFrom<EventRow> for InboxEvent {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct OutboxRow {
+pub struct OutboxRow {
     pub workspace_id: i64,
     pub id: i64,
     pub inbox_id: i64,
@@ -483,7 +483,7 @@ impl TryFrom<OutboxRow> for OutboxEntry {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct ChangeRow {
+pub struct ChangeRow {
     pub workspace_id: i64,
     pub id: i64,
     pub at: i64,
