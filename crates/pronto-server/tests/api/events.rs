@@ -94,7 +94,7 @@ async fn changes_stream_with_ids_and_replay_after_a_reconnection<S: Backend>() {
 
     let mut events = connect(&server, &alice.token, Some(&first_id)).await;
     let mut replayed = Vec::new();
-    while let Some(event) = events.next(Duration::from_millis(500)).await {
+    while let Some(event) = events.next(Duration::from_millis(1500)).await {
         if let Some(id) = &event.id {
             replayed.push((event.event.clone(), id.parse::<i64>().unwrap()));
         }
