@@ -173,17 +173,28 @@ async fn run_server<S: Store + Close>(
     let app = prepared.app.clone();
     // The demo is seeded before the workers start (it claims the playground's outbox itself).
     let demo = if demo {
+        // A bar on a terminal; plain lines (every 500) in logs and pipes.
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "Seeding the demo {bar:40} {pos}/{len} conversations ({eta} left)",
+                )
+                .expect("a valid template"),
+            )
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         let progress = |done: u64, total: u64| {
-            if done == total || done.is_multiple_of(250) {
-                eprint!("\rSeeding the demo: {done}/{total} conversations");
-                if done == total {
-                    eprintln!();
-                }
+            bar.set_length(total);
+            bar.set_position(done);
+            if bar.is_hidden() && (done == total || done.is_multiple_of(500)) {
+                eprintln!("Seeding the demo: {done}/{total} conversations");
             }
         };
+        let prepared_demo = pronto_server::demo::prepare(&app, progress).await;
+        bar.finish_and_clear();
         Some(
-            pronto_server::demo::prepare(&app, progress)
-                .await
+            prepared_demo
                 .map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?,
         )
     } else {

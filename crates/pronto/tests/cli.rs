@@ -357,3 +357,160 @@ fn reads_a_graph_api_export_file_or_folder() {
         stderr(&refused)
     );
 }
+
+/// A data folder for a server's SQLite database, removed when dropped.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("pronto-serve-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        DataDir(dir)
+    }
+
+    /// `pronto` in this folder, on its own SQLite database, with a clean environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pronto"));
+        command
+            .args(args)
+            .current_dir(&self.0)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/pronto.db", self.0.display()),
+            )
+            .env("PRONTO_LISTEN", "127.0.0.1:0")
+            .env_remove("PRONTO_CONFIG")
+            .env_remove("PRONTO_PUBLIC_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self.command(args).stdin(Stdio::piped()).spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback: the status line's code and the body.
+fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+#[test]
+fn a_user_and_a_token_made_from_the_cli_work_against_a_running_server() {
+    let data = DataDir::new("serve");
+    let added = data.run(
+        &[
+            "user",
+            "add",
+            "ann@example.com",
+            "--admin",
+            "--name",
+            "Ann",
+            "--workspace",
+            "Shop",
+        ],
+        "a long enough password\n",
+    );
+    assert_eq!(added.status.code(), Some(0), "{}", stderr(&added));
+    assert!(
+        stdout(&added).contains("ann@example.com"),
+        "{}",
+        stdout(&added)
+    );
+
+    let mut server = data
+        .command(&["serve"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut lines, &mut line).unwrap();
+        assert!(read > 0, "the server stopped before listening");
+        if let Some(rest) = line.strip_prefix("Pronto is listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+
+    // A token made while the server runs, on the same database.
+    let token = data.run(&["token", "add", "ann@example.com", "--label", "ci"], "");
+    assert_eq!(token.status.code(), Some(0), "{}", stderr(&token));
+    let token = stdout(&token).trim().to_owned();
+    assert!(token.len() >= 32, "{token:?}");
+
+    assert_eq!(http_get(&addr, "/healthz", None).0, 200);
+    let (code, body) = http_get(&addr, "/api/v1/inboxes", Some(&token));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        http_get(&addr, "/api/v1/inboxes", Some("wrong-token")).0,
+        401
+    );
+
+    // SIGTERM: the server stops accepting, finishes, and exits 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_bad_setting_is_named() {
+    let data = DataDir::new("bad-setting");
+    let output = data
+        .command(&["serve"])
+        .env("PRONTO_LISTEN", "nowhere")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("PRONTO_LISTEN"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = data.run(&["user", "add", "not-an-email"], "a long enough password\n");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+}
