@@ -28,4 +28,5 @@ id! {
     MessageId,
     OutboxId,
     TokenId,
+    TemplateId,
 }

@@ -88,7 +88,6 @@ named!("channel", ChannelKind {
     Api = "api",
 });
 
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
     pub id: WorkspaceId,
@@ -224,4 +223,21 @@ pub struct ApiToken {
     pub label: String,
     pub created_at: Millis,
     pub last_used_at: Option<Millis>,
+}
+
+/// A reply template: a ready answer an agent picks instead of typing it again. Titles are
+/// unique within a workspace; [`crate::template`] holds the rules of a valid one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub workspace: WorkspaceId,
+    pub title: String,
+    pub text: String,
+    /// The language the text is written in, as a lower-case language tag (`en`, `ru`,
+    /// `pt-br`), when the template says.
+    pub language: Option<String>,
+    /// The member who created it, when a person did.
+    pub created_by: Option<UserId>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
 }

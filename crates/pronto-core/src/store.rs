@@ -9,6 +9,7 @@
 use crate::conversation::{Urgency, UrgencyBand};
 use crate::ids::*;
 use crate::model::*;
+use crate::template::{NewTemplate, TemplateUpdate};
 use pronto_badge::time::MINUTE;
 use pronto_badge::{Availability, Millis, Status};
 use serde::{Deserialize, Serialize};
@@ -329,6 +330,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<Inbox>>> + Send;
     /// All inboxes of the installation, for workers that serve every workspace.
     fn all_inboxes(&self) -> impl Future<Output = StoreResult<Vec<Inbox>>> + Send;
+
+    // Reply templates.
+    /// Creates a template, by `created_by` (who must be a member) when a person writes it.
+    /// A title the workspace has already is a [`StoreError::Conflict`].
+    fn create_template(
+        &self,
+        workspace: WorkspaceId,
+        template: &NewTemplate,
+        created_by: Option<UserId>,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Template>> + Send;
+    /// The workspace's templates in [`crate::template::template_order`] (by title).
+    fn templates(
+        &self,
+        workspace: WorkspaceId,
+    ) -> impl Future<Output = StoreResult<Vec<Template>>> + Send;
+    /// Changes what the update names (`updated_at` becomes `now` if anything changed); a title
+    /// another template of the workspace has is a [`StoreError::Conflict`].
+    fn update_template(
+        &self,
+        workspace: WorkspaceId,
+        template: TemplateId,
+        update: &TemplateUpdate,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Template>> + Send;
+    fn delete_template(
+        &self,
+        workspace: WorkspaceId,
+        template: TemplateId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // Messages and conversations.
     /// Stores a message from a channel: finds or creates the contact and the conversation,

@@ -16,6 +16,7 @@ use pronto_core::store::{
     OutboxEntry, SendOutcome, Session, StoreError, StoreResult, TOKEN_USE_RESOLUTION,
     conversation_rank, preview,
 };
+use pronto_core::template::{NewTemplate, TemplateUpdate, sort_templates};
 use pronto_core::*;
 use pronto_store_sql::cursor::Cursor;
 use pronto_store_sql::rows::*;
@@ -1718,4 +1719,125 @@ pub(crate) async fn changes_since(
         .await
         .map_err(db)?;
     Ok(rows.into_iter().map(Change::from).collect())
+}
+
+// Reply templates.
+
+const TEMPLATE: &str = "SELECT workspace_id, id, title, text, language, created_by, created_at, updated_at FROM templates";
+
+/// A write's error, with a duplicate title (the unique index on (workspace_id, title)) named.
+fn title_taken(error: sqlx::Error, title: &str) -> StoreError {
+    match db(error) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a template titled {title:?} exists already"))
+        }
+        other => other,
+    }
+}
+
+pub(crate) async fn create_template(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    new: NewTemplate,
+    created_by: Option<UserId>,
+    now: Millis,
+) -> StoreResult<Template> {
+    workspace_exists(conn, ws).await?;
+    if let Some(user) = created_by {
+        require_member(conn, ws, user).await?;
+    }
+    let id = next_id(conn, "templates").await?;
+    sqlx::query(
+        "INSERT INTO templates (workspace_id, id, title, text, language, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ws.0)
+    .bind(id)
+    .bind(new.title())
+    .bind(new.text())
+    .bind(new.language())
+    .bind(created_by.map(|user| user.0))
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(|e| title_taken(e, new.title()))?;
+    Ok(Template {
+        id: TemplateId(id),
+        workspace: ws,
+        title: new.title().to_owned(),
+        text: new.text().to_owned(),
+        language: new.language().map(str::to_owned),
+        created_by,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// The workspace's templates in [`pronto_core::template::template_order`].
+pub(crate) async fn templates(conn: &mut Conn, ws: WorkspaceId) -> StoreResult<Vec<Template>> {
+    let rows: Vec<TemplateRow> = sqlx::query_as(const_format(
+        TEMPLATE,
+        " WHERE workspace_id = $1 ORDER BY title, id",
+    ))
+    .bind(ws.0)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    let mut templates: Vec<Template> = rows.into_iter().map(Template::from).collect();
+    sort_templates(&mut templates);
+    Ok(templates)
+}
+
+pub(crate) async fn update_template(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    id: TemplateId,
+    update: TemplateUpdate,
+    now: Millis,
+) -> StoreResult<Template> {
+    // The row is locked: concurrent updates apply one after the other, none is lost.
+    let row: Option<TemplateRow> = sqlx::query_as(const_format(
+        TEMPLATE,
+        " WHERE workspace_id = $1 AND id = $2 FOR UPDATE",
+    ))
+    .bind(ws.0)
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut current = Template::from(row.ok_or(StoreError::NotFound("template"))?);
+    if !update.apply(&mut current, now) {
+        return Ok(current);
+    }
+    sqlx::query(
+        "UPDATE templates SET title = $3, text = $4, language = $5, updated_at = $6 \
+         WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws.0)
+    .bind(id.0)
+    .bind(&current.title)
+    .bind(&current.text)
+    .bind(&current.language)
+    .bind(current.updated_at)
+    .execute(conn)
+    .await
+    .map_err(|e| title_taken(e, &current.title))?;
+    Ok(current)
+}
+
+pub(crate) async fn delete_template(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    id: TemplateId,
+) -> StoreResult<()> {
+    let done = sqlx::query("DELETE FROM templates WHERE workspace_id = $1 AND id = $2")
+        .bind(ws.0)
+        .bind(id.0)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    (done.rows_affected() == 1)
+        .then_some(())
+        .ok_or(StoreError::NotFound("template"))
 }

@@ -500,3 +500,30 @@ impl From<ChangeRow> for Change {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct TemplateRow {
+    pub workspace_id: i64,
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    pub language: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<TemplateRow> for Template {
+    fn from(row: TemplateRow) -> Self {
+        Template {
+            id: TemplateId(row.id),
+            workspace: WorkspaceId(row.workspace_id),
+            title: row.title,
+            text: row.text,
+            language: row.language,
+            created_by: row.created_by.map(UserId),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}

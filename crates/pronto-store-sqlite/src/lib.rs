@@ -20,6 +20,7 @@ mod writer;
 
 use pronto_badge::{Availability, Millis, Rules, Status};
 use pronto_core::store::*;
+use pronto_core::template::{NewTemplate, TemplateUpdate};
 use pronto_core::*;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -297,6 +298,47 @@ impl Store for SqliteStore {
 
     async fn all_inboxes(&self) -> StoreResult<Vec<Inbox>> {
         read!(self, |conn| sql::all_inboxes(conn).await)
+    }
+
+    async fn create_template(
+        &self,
+        workspace: WorkspaceId,
+        template: &NewTemplate,
+        created_by: Option<UserId>,
+        now: Millis,
+    ) -> StoreResult<Template> {
+        let template = template.clone();
+        write!(self, |conn| sql::create_template(
+            conn, workspace, template, created_by, now
+        )
+        .await)
+    }
+
+    async fn templates(&self, workspace: WorkspaceId) -> StoreResult<Vec<Template>> {
+        read!(self, |conn| sql::templates(conn, workspace).await)
+    }
+
+    async fn update_template(
+        &self,
+        workspace: WorkspaceId,
+        template: TemplateId,
+        update: &TemplateUpdate,
+        now: Millis,
+    ) -> StoreResult<Template> {
+        let update = update.clone();
+        write!(self, |conn| sql::update_template(
+            conn, workspace, template, update, now
+        )
+        .await)
+    }
+
+    async fn delete_template(
+        &self,
+        workspace: WorkspaceId,
+        template: TemplateId,
+    ) -> StoreResult<()> {
+        write!(self, |conn| sql::delete_template(conn, workspace, template)
+            .await)
     }
 
     async fn ingest(&self, workspace: WorkspaceId, incoming: &Incoming) -> StoreResult<Ingested> {

@@ -11,6 +11,7 @@ use pronto_badge::time::{DAY, HOUR, MINUTE, SECOND};
 use pronto_badge::{Author, Availability, Millis, Rules, Status};
 use pronto_core::conversation::Urgency;
 use pronto_core::store::*;
+use pronto_core::template::{NewTemplate, TemplateUpdate};
 use pronto_core::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,7 @@ pub async fn run_all<S: Store>(store: &S) {
     workspaces_users_and_members(store).await;
     sessions_and_api_tokens(store).await;
     inboxes_and_channel_keys(store).await;
+    reply_templates(store).await;
     ingest_stores_each_message_once(store).await;
     done_reopens_and_spam_stays(store).await;
     reopening_never_revives_a_settled_done_start(store).await;
@@ -735,6 +737,226 @@ pub async fn inboxes_and_channel_keys<S: Store>(store: &S) {
             .await
             .unwrap(),
         Some(again)
+    );
+}
+
+fn new_template(title: &str, text: &str, language: Option<&str>) -> NewTemplate {
+    NewTemplate::new(title, text, language).expect("a valid template")
+}
+
+/// Reply templates: created, listed by title (ignoring case), changed, deleted; a title is
+/// unique within its workspace only; another workspace's template is not found.
+pub async fn reply_templates<S: Store>(store: &S) {
+    let w = world(store, "templates", ChannelKind::Playground).await;
+    assert_eq!(store.templates(w.ws.id).await.unwrap(), vec![]);
+    let returns = store
+        .create_template(
+            w.ws.id,
+            &new_template("Returns", "Within 30 days.", Some("en")),
+            Some(w.admin.id),
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        returns,
+        Template {
+            id: returns.id,
+            workspace: w.ws.id,
+            title: "Returns".into(),
+            text: "Within 30 days.".into(),
+            language: Some("en".into()),
+            created_by: Some(w.admin.id),
+            created_at: T0 + 1,
+            updated_at: T0 + 1,
+        }
+    );
+    let closing = store
+        .create_template(
+            w.ws.id,
+            &new_template("closing", "Have a great day!\nThe team", None),
+            Some(w.agent.id),
+            T0 + 2,
+        )
+        .await
+        .unwrap();
+    let apology = store
+        .create_template(
+            w.ws.id,
+            &new_template("Apology", "Извините за задержку.", Some("ru")),
+            None,
+            T0 + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(apology.created_by, None, "written by no person (an import)");
+    assert_eq!(
+        store.templates(w.ws.id).await.unwrap(),
+        vec![apology.clone(), closing.clone(), returns.clone()],
+        "by title, ignoring case"
+    );
+
+    // A title is unique within the workspace, not across workspaces.
+    expect_conflict(
+        "a duplicate title",
+        store
+            .create_template(
+                w.ws.id,
+                &new_template(" Returns ", "Another text", None),
+                Some(w.admin.id),
+                T0 + 4,
+            )
+            .await,
+    );
+    let other = world(store, "templates-other", ChannelKind::Playground).await;
+    let theirs = store
+        .create_template(
+            other.ws.id,
+            &new_template("Returns", "Their returns", None),
+            Some(other.admin.id),
+            T0 + 4,
+        )
+        .await
+        .expect("the same title in another workspace");
+    expect_not_found(
+        "a creator who is not a member",
+        store
+            .create_template(
+                w.ws.id,
+                &new_template("Stranger", "x", None),
+                Some(other.admin.id),
+                T0,
+            )
+            .await,
+    );
+    expect_not_found(
+        "a template of no workspace",
+        store
+            .create_template(
+                WorkspaceId(i64::MAX),
+                &new_template("Nowhere", "x", None),
+                None,
+                T0,
+            )
+            .await,
+    );
+
+    // Updates change what they name; the same values change nothing.
+    let update = TemplateUpdate::new(Some("Refunds"), Some("Within 14 days."), Some(None)).unwrap();
+    let refunds = store
+        .update_template(w.ws.id, returns.id, &update, T0 + 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            refunds.title.as_str(),
+            refunds.text.as_str(),
+            refunds.language.as_deref(),
+            refunds.created_by,
+            refunds.created_at,
+            refunds.updated_at
+        ),
+        (
+            "Refunds",
+            "Within 14 days.",
+            None,
+            Some(w.admin.id),
+            T0 + 1,
+            T0 + 10
+        )
+    );
+    let unchanged = store
+        .update_template(w.ws.id, refunds.id, &update, T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(unchanged, refunds, "no change, no new updated_at");
+    let nothing = store
+        .update_template(w.ws.id, refunds.id, &TemplateUpdate::default(), T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(nothing, refunds);
+    let language = TemplateUpdate::new(None, None, Some(Some("EN"))).unwrap();
+    let refunds = store
+        .update_template(w.ws.id, refunds.id, &language, T0 + 21)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            refunds.language.as_deref(),
+            refunds.title.as_str(),
+            refunds.updated_at
+        ),
+        (Some("en"), "Refunds", T0 + 21)
+    );
+    expect_conflict(
+        "renaming onto another template's title",
+        store
+            .update_template(
+                w.ws.id,
+                closing.id,
+                &TemplateUpdate::new(Some("Apology"), None, None).unwrap(),
+                T0 + 22,
+            )
+            .await,
+    );
+    assert_eq!(
+        store.templates(w.ws.id).await.unwrap(),
+        vec![apology.clone(), closing.clone(), refunds.clone()],
+        "the refused rename changed nothing; the renamed one moved"
+    );
+    // The title given up is free again.
+    let returns_again = store
+        .create_template(
+            w.ws.id,
+            &new_template("Returns", "Within 30 days.", None),
+            Some(w.agent.id),
+            T0 + 23,
+        )
+        .await
+        .unwrap();
+
+    // Another workspace's template is not found, and stays as it was.
+    expect_not_found(
+        "updating another workspace's template",
+        store
+            .update_template(w.ws.id, theirs.id, &update, T0 + 30)
+            .await,
+    );
+    expect_not_found(
+        "deleting another workspace's template",
+        store.delete_template(w.ws.id, theirs.id).await,
+    );
+    assert_eq!(store.templates(other.ws.id).await.unwrap(), vec![theirs]);
+    assert!(
+        !store
+            .templates(w.ws.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.workspace != w.ws.id)
+    );
+
+    // Deleting.
+    store.delete_template(w.ws.id, closing.id).await.unwrap();
+    expect_not_found(
+        "deleting it again",
+        store.delete_template(w.ws.id, closing.id).await,
+    );
+    expect_not_found(
+        "updating a deleted template",
+        store
+            .update_template(w.ws.id, closing.id, &language, T0 + 40)
+            .await,
+    );
+    expect_not_found(
+        "updating no template",
+        store
+            .update_template(w.ws.id, TemplateId(i64::MAX), &language, T0 + 40)
+            .await,
+    );
+    assert_eq!(
+        store.templates(w.ws.id).await.unwrap(),
+        vec![apology, refunds, returns_again]
     );
 }
 
