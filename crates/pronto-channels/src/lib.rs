@@ -4,7 +4,7 @@
 //!   and the customers, [`playground::run_customers`]).
 //! - [`demo`]: `pronto demo`'s workspace, seeded on an empty database ([`demo::seed`]).
 //! - [`figures`]: an inbox's stored events as the badge engine's log, and its figures.
-//! - [`demo_templates`]: the demo's reply templates (data only, until the store keeps templates).
+//! - [`demo_templates`]: the demo's reply templates, which [`demo::seed`] stores.
 //!
 //! Adapters only: the domain and the badge engine never depend on this crate.
 

@@ -959,9 +959,9 @@ pub fn acknowledgement(lang: Lang, away: bool) -> &'static str {
     }
 }
 
-/// Reply templates for the demo workspace, `(title, text)`, English and Russian. The store has
-/// no templates yet: these are the data to put there once it does. `{{name}}` and `{{order}}`
-/// are for the agent (or the template feature) to fill.
+/// Reply templates for the demo workspace, `(title, text)`, English and Russian pairs;
+/// [`crate::demo::seed`] stores them (the language by the text's script). `{{name}}` and
+/// `{{order}}` are for the agent to fill.
 pub fn demo_templates() -> Vec<(&'static str, &'static str)> {
     vec![
         (

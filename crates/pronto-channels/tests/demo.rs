@@ -137,6 +137,28 @@ async fn the_demo_holds_one_badge_comfortably_and_just_loses_one() {
     assert_eq!(members.iter().filter(|m| m.role == Role::Admin).count(), 1);
     assert_eq!(members.iter().filter(|m| m.role == Role::Agent).count(), 2);
 
+    // The reply templates, in both languages, by the admin.
+    let templates = store.templates(ws).await.expect("templates");
+    assert_eq!(templates, seeded.templates);
+    let expected = pronto_channels::demo_templates();
+    assert_eq!(templates.len(), expected.len());
+    assert_eq!(templates.len(), 14);
+    let admin = members
+        .iter()
+        .find(|m| m.role == Role::Admin)
+        .expect("the admin");
+    for (title, text) in expected {
+        let template = templates
+            .iter()
+            .find(|t| t.title == title)
+            .unwrap_or_else(|| panic!("template {title:?} is stored"));
+        assert_eq!(template.text, text);
+        let language = if title.ends_with("(RU)") { "ru" } else { "en" };
+        assert_eq!(template.language.as_deref(), Some(language), "{title}");
+        assert_eq!(template.created_by, Some(admin.user.id));
+        assert_eq!(template.workspace, ws);
+    }
+
     let mut held = 0;
     let mut losing = 0;
     for inbox in &seeded.inboxes {

@@ -11,5 +11,6 @@ mod api {
     mod errors;
     mod events;
     mod inboxes;
+    mod templates;
     mod tenancy;
 }

@@ -1,5 +1,6 @@
-//! `pronto demo`'s workspace: on an empty database, a shop with three agents, three playground
-//! inboxes (named after what they simulate) and 45 days of history — about 3,000 conversations
+//! `pronto demo`'s workspace: on an empty database, a shop with three agents, its reply
+//! templates in English and Russian, three playground inboxes (named after what they
+//! simulate) and 45 days of history — about 3,000 conversations
 //! in English and Russian, answered with realistic delays, with automatic acknowledgements,
 //! Spam and Done, nights and meetings Away, customers coming back — tuned so that one inbox
 //! holds the badge comfortably, one holds it and one is just losing it.
@@ -16,6 +17,7 @@ mod plan;
 pub use plan::{DemoOptions, Standing};
 
 use crate::playground::outgoing_message_id;
+use crate::text::Lang;
 use futures_util::stream::{self, TryStreamExt};
 use plan::{AGENTS, ContactPlan, Plan, Step, StepKind};
 use pronto_badge::time::DAY;
@@ -23,9 +25,10 @@ use pronto_badge::{Author, Figures, Millis, Rules};
 use pronto_core::store::{
     Ingested, NewInbox, OutboxEntry, SendOutcome, Store, StoreError, StoreResult,
 };
+use pronto_core::template::NewTemplate;
 use pronto_core::{
-    ChannelKind, ConversationId, Inbox, InboxId, Incoming, Presence, Role, User, UserId, Workspace,
-    WorkspaceId,
+    ChannelKind, ConversationId, Inbox, InboxId, Incoming, Presence, Role, Template, User, UserId,
+    Workspace, WorkspaceId,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,6 +52,8 @@ pub struct DemoWorkspace {
     /// How to log in: [`DEMO_ADMIN_EMAIL`] and [`DEMO_PASSWORD`].
     pub login_email: String,
     pub password: String,
+    /// The reply templates ([`crate::demo_templates`]), by the admin, as the store lists them.
+    pub templates: Vec<Template>,
     pub inboxes: Vec<DemoInbox>,
     pub conversations: u64,
     pub messages: u64,
@@ -129,6 +134,19 @@ pub async fn seed_with<S: Store>(
         agents.push((user, role));
     }
     let agent_ids: Vec<UserId> = agents.iter().map(|(u, _)| u.id).collect();
+
+    for (title, text) in crate::demo_templates() {
+        let language = match Lang::of_text(text) {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        };
+        let new = NewTemplate::new(title, text, Some(language))
+            .map_err(|e| StoreError::Invalid(format!("demo template {title:?}: {e}")))?;
+        store
+            .create_template(ws, &new, Some(agent_ids[0]), founded)
+            .await?;
+    }
+    let templates = store.templates(ws).await?;
 
     let mut inboxes = Vec::new();
     for (planned, figures) in plan.inboxes.iter().zip(&plan.figures) {
@@ -230,6 +248,7 @@ pub async fn seed_with<S: Store>(
         agents,
         login_email: DEMO_ADMIN_EMAIL.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
+        templates,
         conversations: total,
         messages,
         inboxes,

@@ -8,6 +8,7 @@ pub mod events;
 pub mod inboxes;
 pub mod ops;
 pub mod session;
+pub mod templates;
 pub mod users;
 pub mod views;
 
@@ -66,6 +67,10 @@ routes! {
     post "/api/v1/conversations/{id}/status" => conversations::set_status,
     post "/api/v1/conversations/{id}/assign" => conversations::assign,
     post "/api/v1/conversations/{id}/messages" => conversations::reply,
+    get "/api/v1/templates" => templates::list,
+    post "/api/v1/templates" => templates::create,
+    patch "/api/v1/templates/{id}" => templates::update,
+    delete "/api/v1/templates/{id}" => templates::delete,
     get "/api/v1/events" => events::stream,
 }
 

@@ -7,7 +7,7 @@ use pronto_core::conversation::UrgencyBand;
 use pronto_core::store::{ConversationSummary, InboxEvent, InboxFact};
 use pronto_core::{
     Attachment, ChannelKind, ContactId, ConversationId, Delivery, Inbox, InboxId, Member, Message,
-    MessageId, Presence, Role, UserId, WorkspaceId,
+    MessageId, Presence, Role, Template, TemplateId, UserId, WorkspaceId,
 };
 use serde::Serialize;
 
@@ -247,5 +247,31 @@ pub fn jsonl_line(event: &InboxEvent) -> String {
                 format!(r#"{{"type":"availability","at":"{at}","status":"available"}}"#)
             }
         },
+    }
+}
+
+/// A reply template as the API sends it.
+#[derive(Serialize)]
+pub struct TemplateView {
+    pub id: TemplateId,
+    pub title: String,
+    pub text: String,
+    pub language: Option<String>,
+    pub created_by: Option<UserId>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl TemplateView {
+    pub fn new(template: &Template) -> Self {
+        Self {
+            id: template.id,
+            title: template.title.clone(),
+            text: template.text.clone(),
+            language: template.language.clone(),
+            created_by: template.created_by,
+            created_at: utc(template.created_at),
+            updated_at: utc(template.updated_at),
+        }
     }
 }
