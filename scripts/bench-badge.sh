@@ -34,7 +34,7 @@ if [ ! -s "$LOG" ]; then
         --days "$DAYS" --seed "$SEED" > "$LOG.partial"
     mv "$LOG.partial" "$LOG"
 fi
-BYTES=$(stat -c %s "$LOG")
+BYTES=$(stat -L -c %s "$LOG")
 LINES=$(wc -l < "$LOG")
 echo "== $LOG: $BYTES bytes, $LINES lines"
 

@@ -296,26 +296,25 @@ fn merge_in_order(mut lists: Vec<Vec<Start>>) -> Vec<Start> {
     lists.pop().unwrap_or_default()
 }
 
-fn merge_two(a: Vec<Start>, b: Vec<Start>) -> Vec<Start> {
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => {
-                if order_key(y) < order_key(x) {
-                    b.next()
-                } else {
-                    a.next()
-                }
-            }
-            (Some(_), None) => a.next(),
-            (None, _) => b.next(),
-        };
-        match next {
-            Some(start) => merged.push(start),
-            None => return merged,
+fn merge_two(mut a: Vec<Start>, b: Vec<Start>) -> Vec<Start> {
+    // From the end, in `a` grown to hold both: no new list to fill (and fault in).
+    let (mut i, mut j) = (a.len(), b.len());
+    let Some(&filler) = a.first().or(b.first()) else {
+        return a;
+    };
+    a.resize(i + j, filler);
+    while j > 0 {
+        let k = i + j - 1;
+        // On equal keys (which a log never has), `a`'s first.
+        if i > 0 && order_key(&b[j - 1]) < order_key(&a[i - 1]) {
+            a[k] = a[i - 1];
+            i -= 1;
+        } else {
+            a[k] = b[j - 1];
+            j -= 1;
         }
     }
+    a
 }
 
 /// Rules 5–9 over the non-excluded starts, sorted in the contract's order.
