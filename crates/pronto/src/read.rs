@@ -1,13 +1,18 @@
 //! Reading an event log from a file or standard input: streamed in blocks, parsed in parallel.
 //!
-//! The workers (one per core) take turns reading the next block of the input (a few MB, cut
-//! after its last LF; the partial line after it is carried over to the next block), then parse
-//! their block alone: the fast line reader of `pronto_badge::jsonl`, each worker giving its own
-//! dense ids to the conversations it meets. Memory stays bounded by one block per worker plus
-//! the compact events. At the end the blocks are put back in order: line numbers from the
-//! count of lines of the blocks before, conversation ids renumbered in order of first use, so
-//! that the log is exactly the one `jsonl::parse_log` reads from the same bytes, and a refused
-//! log names its lowest-numbered bad line whichever worker found an error first.
+//! The workers (one per core) take turns reading the next block of the input (4 MB, cut after
+//! its last LF; the partial line after it is carried over to the next block), then parse their
+//! block alone with the fast line reader of `pronto_badge::jsonl` (which leaves every unusual
+//! line to the exact one). Memory stays bounded by one block per worker plus the compact events;
+//! the input is never held whole. Conversation names get ids from one interner shared by the
+//! workers, in shards locked a block at a time.
+//!
+//! At the end the blocks are put back in order: line numbers from the count of lines of the
+//! blocks before, conversation ids in order of first use, the events grouped by conversation
+//! (each group in the contract's order, which spares the evaluation its own grouping). The log
+//! holds exactly the events and names that `jsonl::parse_log` reads from the same bytes, in
+//! another order; a refused log names its lowest-numbered bad line whichever worker found an
+//! error first, with the exact reader's message.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pronto_badge::jsonl::{LineError, LineEvent, parse_line_fast, parse_text_line_fast};
@@ -121,7 +126,8 @@ impl StreamError {
 }
 
 /// Reads a log from `input` with `workers` threads and blocks of about `block_size` bytes:
-/// the same log as `jsonl::parse_log` on the same bytes, or the same error.
+/// the events and names of `jsonl::parse_log` on the same bytes (the events grouped by
+/// conversation), or the same error.
 pub fn read_stream<R: Read + Send>(
     input: R,
     progress: &ProgressBar,
