@@ -10,7 +10,7 @@ use crate::event::{
 };
 use crate::time::{Millis, parse_instant};
 use rustc_hash::FxHashMap;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::take;
@@ -45,10 +45,18 @@ impl LineEvent<'_> {
     }
 }
 
-/// Whether a line holds nothing but whitespace (and is skipped).
+/// Whether a line holds nothing but whitespace (and is skipped): any Unicode whitespace, as
+/// `str::trim` sees it, not only JSON's.
 pub fn is_blank(line: &[u8]) -> bool {
-    line.iter()
-        .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    match line
+        .iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        None => true,
+        // A JSON line starts with `{`: only a line starting with a non-ASCII byte needs decoding.
+        Some(&first) if first < 0x80 => false,
+        Some(_) => std::str::from_utf8(line).is_ok_and(|text| text.trim().is_empty()),
+    }
 }
 
 /// Reads one line (without its LF; a trailing CR is removed here). `Ok(None)` for a blank line.
@@ -172,8 +180,9 @@ impl<'a> Fields<'a> {
                 let at = instant("at", required("at", take(&mut self.at))?)?;
                 let availability = match required("status", take(&mut self.status))?.as_ref() {
                     "away" => Availability::Away {
+                        // `"until": null` carries no until, as if absent.
                         until: match take(&mut self.until) {
-                            Field::Absent => None,
+                            Field::Absent | Field::Null => None,
                             until => {
                                 let until = instant("until", required("until", until)?)?;
                                 if until <= at {
@@ -184,7 +193,7 @@ impl<'a> Fields<'a> {
                         },
                     },
                     "available" => {
-                        if !matches!(take(&mut self.until), Field::Absent) {
+                        if !matches!(take(&mut self.until), Field::Absent | Field::Null) {
                             return Err("\"until\" on an available event".to_owned());
                         }
                         Availability::Available
@@ -238,9 +247,7 @@ impl<'de> Visitor<'de> for LineVisitor {
             };
             match slot {
                 Some(slot) => *slot = map.next_value_seed(FieldSeed)?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(StrictValue)?,
             }
             seen.push(key);
         }
@@ -342,13 +349,69 @@ impl<'de> Visitor<'de> for FieldVisitor {
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
         Ok(Field::Other("a number"))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        StrictVisitor.visit_seq(seq)?;
         Ok(Field::Other("an array"))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        StrictVisitor.visit_map(map)?;
         Ok(Field::Other("an object"))
+    }
+}
+
+/// Any JSON value, ignored but fully decoded: every string must decode (a lone surrogate
+/// escape does not) and no object, however deep, may repeat a key. (serde's `IgnoredAny`
+/// checks neither.)
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(StrictValue)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = map.next_key_seed(TextSeed)? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            map.next_value_seed(StrictValue)?;
+            seen.push(key);
+        }
+        Ok(())
     }
 }
 
@@ -466,6 +529,45 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn checks_ignored_values_fully_and_reads_a_null_until_as_none() {
+        let base =
+            r#"{"type":"status","conversation":"c1","at":"2026-11-01T10:00:00Z","status":"done""#;
+        assert_eq!(
+            parse_line(format!(r#"{base},"meta":{{"a":1,"b":[{{"k":1,"k":2}}]}}}}"#).as_bytes()),
+            Err("duplicate key \"k\"".to_owned())
+        );
+        let lone_line = format!(r#"{base},"text":"\ud800"}}"#);
+        let lone = parse_line(lone_line.as_bytes());
+        assert!(lone.clone().is_err_and(|e| e.starts_with("not JSON")), "{lone:?}");
+        assert!(
+            parse_line(
+                format!(r#"{base},"text":"\ud83d\ude00","meta":{{"a":{{"a":1}}}}}}"#).as_bytes()
+            )
+            .is_ok()
+        );
+        let away =
+            r#"{"type":"availability","at":"2026-11-01T10:00:00Z","status":"away","until":null}"#;
+        assert_eq!(
+            parse_line(away.as_bytes()).unwrap(),
+            Some(LineEvent::Availability {
+                at: parse_instant("2026-11-01T10:00:00Z").unwrap(),
+                availability: Availability::Away { until: None },
+            })
+        );
+        let available = r#"{"type":"availability","at":"2026-11-01T10:00:00Z","status":"available","until":null}"#;
+        assert!(parse_line(available.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn unicode_whitespace_lines_are_blank() {
+        assert!(is_blank(" \t\r".as_bytes()));
+        assert!(is_blank("\u{a0}\u{3000} ".as_bytes()));
+        assert!(!is_blank(" {}".as_bytes()));
+        assert!(!is_blank(b"\xff"));
+        assert_eq!(parse_line("\u{a0}".as_bytes()), Ok(None));
     }
 
     #[test]

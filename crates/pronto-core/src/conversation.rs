@@ -38,15 +38,18 @@ impl Urgency {
     pub fn on_message(&mut self, author: Author, at: Millis, rules: &Rules) {
         match author {
             Author::Customer => {
-                let silence_broken =
-                    self.last_message_at.is_none_or(|last| at - last >= rules.silence);
+                let silence_broken = self
+                    .last_message_at
+                    .is_none_or(|last| at - last >= rules.silence);
                 if silence_broken {
                     self.waiting_since = Some(at);
                 }
                 self.unanswered_since.get_or_insert(at);
                 let closes = at + rules.reply_window;
-                self.reply_window_closes_at =
-                    Some(self.reply_window_closes_at.map_or(closes, |c| c.max(closes)));
+                self.reply_window_closes_at = Some(
+                    self.reply_window_closes_at
+                        .map_or(closes, |c| c.max(closes)),
+                );
             }
             Author::Agent => {
                 self.waiting_since = None;
@@ -58,7 +61,10 @@ impl Urgency {
     }
 
     /// The urgency of a conversation from its messages in time order.
-    pub fn from_messages(messages: impl IntoIterator<Item = (Author, Millis)>, rules: &Rules) -> Self {
+    pub fn from_messages(
+        messages: impl IntoIterator<Item = (Author, Millis)>,
+        rules: &Rules,
+    ) -> Self {
         let mut urgency = Urgency::default();
         for (author, at) in messages {
             urgency.on_message(author, at, rules);
@@ -68,12 +74,17 @@ impl Urgency {
 
     /// Whether the channel still takes a reply at `now` (the 24-hour policy).
     pub fn reply_window_open(&self, now: Millis) -> bool {
-        self.reply_window_closes_at.is_some_and(|closes| now < closes)
+        self.reply_window_closes_at
+            .is_some_and(|closes| now < closes)
     }
 
     /// The band and the instant that order the inbox, most urgent first (both ascending).
     pub fn rank(&self, last_activity_at: Millis) -> (UrgencyBand, Millis) {
-        match (self.waiting_since, self.unanswered_since, self.reply_window_closes_at) {
+        match (
+            self.waiting_since,
+            self.unanswered_since,
+            self.reply_window_closes_at,
+        ) {
             (Some(start), _, _) => (UrgencyBand::FirstAnswer, start),
             (None, Some(_), Some(closes)) => (UrgencyBand::FollowUp, closes),
             // Calm conversations: the most recently active first.
