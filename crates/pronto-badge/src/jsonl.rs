@@ -541,7 +541,10 @@ mod tests {
         );
         let lone_line = format!(r#"{base},"text":"\ud800"}}"#);
         let lone = parse_line(lone_line.as_bytes());
-        assert!(lone.clone().is_err_and(|e| e.starts_with("not JSON")), "{lone:?}");
+        assert!(
+            lone.clone().is_err_and(|e| e.starts_with("not JSON")),
+            "{lone:?}"
+        );
         assert!(
             parse_line(
                 format!(r#"{base},"text":"\ud83d\ude00","meta":{{"a":{{"a":1}}}}}}"#).as_bytes()
