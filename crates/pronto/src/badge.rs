@@ -258,18 +258,23 @@ fn human_report(report: &Report<Forecast>, figures: &Figures, rules: &Rules) -> 
         },
         duration(rules.max_response_time as f64 / 1000.0),
     ));
+    let counted = match window.starts {
+        1 => "1 new conversation".to_owned(),
+        n => format!("{n} new conversations"),
+    };
     let basis = match window.basis {
-        Basis::Days => format!("the last {} days", rules.window_days),
-        Basis::LastStarts => format!("the last {} new conversations", rules.fallback_starts),
+        Basis::Days => format!("{counted} in the last {} days", rules.window_days),
+        Basis::LastStarts if window.starts == 0 => "no new conversation settled yet".to_owned(),
+        Basis::LastStarts => format!(
+            "the last {counted} (fewer than {} in {} days)",
+            rules.fallback_starts, rules.window_days
+        ),
     };
     let span = match (window.from, window.to) {
         (Some(from), Some(to)) => format!(", {} to {}", Utc(from), Utc(to)),
         _ => String::new(),
     };
-    line(format!(
-        "  Window         {basis}: {} new conversations{span}",
-        window.starts
-    ));
+    line(format!("  Window         {basis}{span}"));
     line(format!(
         "  Waiting        {} within the reply window, not counted yet",
         figures.pending
@@ -305,7 +310,9 @@ fn duration(seconds: f64) -> String {
     let whole = seconds.floor() as u64;
     match whole {
         0..60 => format!("{seconds:.1} s"),
+        60..3600 if whole % 60 == 0 && seconds.fract() == 0.0 => format!("{} min", whole / 60),
         60..3600 => format!("{} min {} s", whole / 60, whole % 60),
+        _ if whole % 3600 == 0 && seconds.fract() == 0.0 => format!("{} h", whole / 3600),
         _ => format!("{} h {} min", whole / 3600, whole % 3600 / 60),
     }
 }
