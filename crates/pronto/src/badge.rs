@@ -310,9 +310,11 @@ fn duration(seconds: f64) -> String {
     let whole = seconds.floor() as u64;
     match whole {
         0..60 => format!("{seconds:.1} s"),
-        60..3600 if whole % 60 == 0 && seconds.fract() == 0.0 => format!("{} min", whole / 60),
+        60..3600 if whole.is_multiple_of(60) && seconds.fract() == 0.0 => {
+            format!("{} min", whole / 60)
+        }
         60..3600 => format!("{} min {} s", whole / 60, whole % 60),
-        _ if whole % 3600 == 0 && seconds.fract() == 0.0 => format!("{} h", whole / 3600),
+        _ if whole.is_multiple_of(3600) && seconds.fract() == 0.0 => format!("{} h", whole / 3600),
         _ => format!("{} h {} min", whole / 3600, whole % 3600 / 60),
     }
 }
