@@ -4,6 +4,7 @@
 //!   and the customers, [`playground::run_customers`]).
 //! - [`demo`]: `pronto demo`'s workspace, seeded on an empty database ([`demo::seed`]).
 //! - [`figures`]: an inbox's stored events as the badge engine's log, and its figures.
+//! - [`meta`]: Meta's webhooks (Messenger, Instagram): signatures, the handshake, typed events.
 //! - [`demo_templates`]: the demo's reply templates, which [`demo::seed`] stores.
 //!
 //! Adapters only: the domain and the badge engine never depend on this crate.
@@ -12,6 +13,7 @@
 
 pub mod demo;
 pub mod figures;
+pub mod meta;
 pub mod playground;
 mod rng;
 mod text;
