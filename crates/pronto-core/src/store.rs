@@ -97,6 +97,62 @@ pub enum InboxFact {
     },
 }
 
+impl InboxEvent {
+    /// This event as the badge engine takes it, its conversation given a dense id by `dense`.
+    pub fn to_badge_event(
+        &self,
+        dense: impl FnOnce(ConversationId) -> pronto_badge::ConversationId,
+    ) -> pronto_badge::Event {
+        use pronto_badge::{AvailabilityEvent, ConversationEvent, Event, Fact};
+        let (at, seq) = (self.at, self.seq.max(0) as u64);
+        match &self.fact {
+            InboxFact::Message {
+                conversation,
+                author,
+            } => Event::Conversation(ConversationEvent {
+                at,
+                seq,
+                conversation: dense(*conversation),
+                fact: Fact::Message(*author),
+            }),
+            InboxFact::Status {
+                conversation,
+                status,
+                ..
+            } => Event::Conversation(ConversationEvent {
+                at,
+                seq,
+                conversation: dense(*conversation),
+                fact: Fact::Status(*status),
+            }),
+            InboxFact::Availability { availability, .. } => {
+                Event::Availability(AvailabilityEvent {
+                    at,
+                    seq,
+                    availability: *availability,
+                })
+            }
+        }
+    }
+}
+
+/// An inbox's stored events (in any order; `seq` is the line order) as the engine's log, each
+/// conversation named by its id: what `pronto badge` reads from the exported `events.jsonl`.
+pub fn badge_log(events: &[InboxEvent]) -> pronto_badge::Log {
+    let mut log = pronto_badge::Log::default();
+    let mut dense = std::collections::HashMap::new();
+    for event in events {
+        let event = event.to_badge_event(|conversation| {
+            *dense.entry(conversation).or_insert_with(|| {
+                log.conversation_names.push(conversation.to_string());
+                pronto_badge::ConversationId(log.conversation_names.len() as u32 - 1)
+            })
+        });
+        log.push(event);
+    }
+    log
+}
+
 /// What an ingest did.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(

@@ -13,10 +13,8 @@
 use crate::engine::{Engine, EngineError};
 use pronto_badge::forecast::{Forecast, ForecastSettings, forecast};
 use pronto_badge::report::Report;
-use pronto_badge::{
-    AvailabilityEvent, ConversationEvent, Event, Fact, Figures, Millis, Rules, Utc,
-};
-use pronto_core::store::{InboxEvent, InboxFact, Store, StoreResult};
+use pronto_badge::{Event, Figures, Millis, Rules, Utc};
+use pronto_core::store::{InboxEvent, Store, StoreResult};
 use pronto_core::{ConversationId, InboxId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -78,35 +76,7 @@ impl InboxBadge {
     }
 
     fn engine_event(&mut self, event: &InboxEvent) -> Event {
-        let seq = event.seq.max(0) as u64;
-        match &event.fact {
-            InboxFact::Message {
-                conversation,
-                author,
-            } => Event::Conversation(ConversationEvent {
-                at: event.at,
-                seq,
-                conversation: self.dense_id(*conversation),
-                fact: Fact::Message(*author),
-            }),
-            InboxFact::Status {
-                conversation,
-                status,
-                ..
-            } => Event::Conversation(ConversationEvent {
-                at: event.at,
-                seq,
-                conversation: self.dense_id(*conversation),
-                fact: Fact::Status(*status),
-            }),
-            InboxFact::Availability { availability, .. } => {
-                Event::Availability(AvailabilityEvent {
-                    at: event.at,
-                    seq,
-                    availability: *availability,
-                })
-            }
-        }
+        event.to_badge_event(|conversation| self.dense_id(conversation))
     }
 
     /// Takes an event in; `gapless`: the caller knows no earlier event is missing (it read
@@ -473,6 +443,7 @@ mod tests {
     use super::*;
     use pronto_badge::Author;
     use pronto_badge::time::MINUTE;
+    use pronto_core::store::InboxFact;
 
     fn message(seq: i64, at: Millis, conversation: i64, author: Author) -> InboxEvent {
         InboxEvent {

@@ -202,53 +202,6 @@ async fn all_events<S: Store>(store: &S, ws: WorkspaceId, inbox: InboxId) -> Vec
         .expect("events")
 }
 
-/// The inbox's log as the badge engine reads it.
-fn badge_log(events: &[InboxEvent]) -> pronto_badge::Log {
-    use pronto_badge::{
-        AvailabilityEvent, ConversationEvent, ConversationId as Dense, Event, Fact,
-    };
-    let mut log = pronto_badge::Log::default();
-    let mut dense = BTreeMap::new();
-    for event in events {
-        let seq = event.seq as u64;
-        let mut conversation = |id: ConversationId| {
-            let next = Dense(dense.len() as u32);
-            *dense.entry(id).or_insert(next)
-        };
-        let event = match &event.fact {
-            InboxFact::Message {
-                conversation: c,
-                author,
-            } => Event::Conversation(ConversationEvent {
-                at: event.at,
-                seq,
-                conversation: conversation(*c),
-                fact: Fact::Message(*author),
-            }),
-            InboxFact::Status {
-                conversation: c,
-                status,
-                ..
-            } => Event::Conversation(ConversationEvent {
-                at: event.at,
-                seq,
-                conversation: conversation(*c),
-                fact: Fact::Status(*status),
-            }),
-            InboxFact::Availability { availability, .. } => {
-                Event::Availability(AvailabilityEvent {
-                    at: event.at,
-                    seq,
-                    availability: *availability,
-                })
-            }
-        };
-        log.push(event);
-    }
-    log.conversation_names = (0..dense.len()).map(|i| i.to_string()).collect();
-    log
-}
-
 // The chapters.
 
 /// A customer who comes back days after an unanswered start was moved to Done opens a new
