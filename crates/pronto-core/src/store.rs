@@ -170,6 +170,76 @@ pub enum Ingested {
     },
 }
 
+/// One thing a channel's webhook delivery tells, for [`Store::take_in`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A message: the customer's, or one the page sent from elsewhere (an echo of a reply a
+    /// person made in another inbox, as `agent`; of an auto-responder, as `automation`).
+    Message(Incoming),
+    /// The channel's echo of a reply Pronto sent, naming its outbox entry: the entry, if still
+    /// pending, is confirmed as accepted at the echo's instant (so a reply whose send was cut
+    /// short is not sent twice); else the echo is taken in as `message`, stored once by its
+    /// channel id.
+    Echo { outbox: OutboxId, message: Incoming },
+    /// The customer edited a message: its text changes, the figures do not.
+    Edit {
+        inbox: InboxId,
+        channel_message_id: String,
+        text: String,
+        at: Millis,
+    },
+}
+
+impl Inbound {
+    /// The inbox the item is about.
+    pub fn inbox(&self) -> InboxId {
+        match self {
+            Inbound::Message(message) | Inbound::Echo { message, .. } => message.inbox,
+            Inbound::Edit { inbox, .. } => *inbox,
+        }
+    }
+}
+
+/// What [`Store::take_in`] did with one [`Inbound`].
+#[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per item of a delivery; boxing would only burden every caller"
+)]
+pub enum Taken {
+    /// A message stored, or known already.
+    Ingested(Ingested),
+    /// A pending reply confirmed by its echo: it counts from the echo's instant.
+    Confirmed {
+        message: Message,
+        events: Vec<InboxEvent>,
+        changes: Vec<Change>,
+    },
+    /// A message's text changed.
+    Edited {
+        message: Message,
+        changes: Vec<Change>,
+    },
+    /// An edit of a message this inbox does not have: nothing to do.
+    Unmatched,
+}
+
+impl Taken {
+    /// The badge events and the feed's changes this item appended.
+    pub fn events_and_changes(&self) -> (&[InboxEvent], &[Change]) {
+        match self {
+            Taken::Ingested(Ingested::Stored {
+                events, changes, ..
+            })
+            | Taken::Confirmed {
+                events, changes, ..
+            } => (events, changes),
+            Taken::Edited { changes, .. } => (&[], changes),
+            Taken::Ingested(Ingested::Duplicate { .. }) | Taken::Unmatched => (&[], &[]),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationOrder {
@@ -426,6 +496,14 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         incoming: &Incoming,
     ) -> impl Future<Output = StoreResult<Ingested>> + Send;
+    /// Takes in one webhook delivery of a channel, in one transaction: every item or, on an
+    /// error, none (the channel retries the whole delivery, and what was stored before is a
+    /// duplicate then). Items are (workspace, item) since one delivery may reach several
+    /// workspaces' inboxes; the answers come in the items' order.
+    fn take_in(
+        &self,
+        items: &[(WorkspaceId, Inbound)],
+    ) -> impl Future<Output = StoreResult<Vec<Taken>>> + Send;
     fn conversations(
         &self,
         workspace: WorkspaceId,

@@ -11,7 +11,7 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use pronto_badge::{Availability, Rules, Status};
 use pronto_core::store::{
-    Change, InboxEvent, Ingested, OutboxEntry, SendOutcome, Store, StoreResult,
+    Change, Inbound, InboxEvent, Ingested, OutboxEntry, SendOutcome, Store, StoreResult, Taken,
 };
 use pronto_core::{
     ChannelKind, Conversation, ConversationId, InboxId, Incoming, Message, UserId, WorkspaceId,
@@ -160,6 +160,27 @@ impl<S: Store> App<S> {
         }
     }
 
+    /// Takes in a channel's webhook delivery in one transaction (see [`Store::take_in`]),
+    /// then publishes its changes and feeds the live badges.
+    pub async fn take_in(&self, items: Vec<(WorkspaceId, Inbound)>) -> StoreResult<Vec<Taken>> {
+        let taken = self.store.take_in(&items).await?;
+        let mut events: HashMap<WorkspaceId, Vec<InboxEvent>> = HashMap::new();
+        for ((workspace, _), item) in items.iter().zip(&taken) {
+            let (new_events, changes) = item.events_and_changes();
+            self.publish(changes.to_vec());
+            if !new_events.is_empty() {
+                events
+                    .entry(*workspace)
+                    .or_default()
+                    .extend_from_slice(new_events);
+            }
+        }
+        for (workspace, events) in events {
+            self.feed(workspace, &events).await;
+        }
+        Ok(taken)
+    }
+
     pub async fn set_status(
         &self,
         workspace: WorkspaceId,
@@ -239,6 +260,39 @@ impl<S: Store> App<S> {
         self.publish(changes);
         self.feed(entry.workspace, &events).await;
         Ok(message)
+    }
+
+    /// Flags an inbox for its admin (`Some(why)`: it cannot send until they act) or clears
+    /// the flag. The flag lives in the inbox's settings as `problem`.
+    pub async fn set_inbox_problem(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        problem: Option<&str>,
+    ) -> StoreResult<()> {
+        let current = self.store.inbox(workspace, inbox).await?;
+        let mut settings = current.settings.clone();
+        let value = problem.map_or(serde_json::Value::Null, serde_json::Value::from);
+        if settings.get("problem").unwrap_or(&serde_json::Value::Null) == &value {
+            return Ok(());
+        }
+        match problem {
+            Some(_) => settings["problem"] = value,
+            None => {
+                if let Some(map) = settings.as_object_mut() {
+                    map.remove("problem");
+                }
+            }
+        }
+        let update = pronto_core::store::InboxUpdate {
+            settings: Some(settings),
+            ..Default::default()
+        };
+        self.store.update_inbox(workspace, inbox, &update).await?;
+        if problem.is_none() {
+            self.outbox_signal(current.channel).notify_one();
+        }
+        Ok(())
     }
 
     /// Loads the live badge of every inbox of the installation (from snapshots).

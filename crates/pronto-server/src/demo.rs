@@ -5,14 +5,14 @@
 //! playground's outbox itself), then [`spawn_customers`] once the server runs.
 
 use crate::app::App;
-use crate::workers::Sender;
+use crate::workers::{SendJob, Sender, Sent};
 use futures_util::future::BoxFuture;
 use pronto_badge::Millis;
 use pronto_channels::demo::{DEMO_WORKSPACE, database_is_empty};
 use pronto_channels::playground::{
     CustomerSettings, ReplyFeed, ReplyReceiver, reply_feed, run_customers,
 };
-use pronto_core::store::{OutboxEntry, SendOutcome, Store, StoreError};
+use pronto_core::store::{Store, StoreError};
 use pronto_core::{ChannelKind, InboxId, WorkspaceId};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -37,8 +37,8 @@ pub struct Demo {
 struct FeedSender(ReplyFeed);
 
 impl Sender for FeedSender {
-    fn send<'a>(&'a self, entry: &'a OutboxEntry, now: Millis) -> BoxFuture<'a, SendOutcome> {
-        Box::pin(async move { self.0.deliver(entry, now) })
+    fn send<'a>(&'a self, job: &'a SendJob, now: Millis) -> BoxFuture<'a, Sent> {
+        Box::pin(async move { self.0.deliver(&job.entry, now).into() })
     }
 }
 

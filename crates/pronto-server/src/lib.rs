@@ -24,6 +24,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod live;
+pub mod meta;
 pub mod metrics;
 pub mod server;
 pub mod settings;

@@ -28,6 +28,7 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
     ingested: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     sent: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    webhook_events: Mutex<BTreeMap<(&'static str, String, &'static str), u64>>,
     failed_logins: AtomicU64,
     sse_clients: AtomicU64,
 }
@@ -71,6 +72,25 @@ impl Metrics {
             .lock()
             .expect("metrics")
             .entry((channel, outcome))
+            .or_default() += 1;
+    }
+
+    /// One event of a channel's webhook delivery: its `source` (`page`, `instagram`), its
+    /// kind as the channel names it (`message`, `echo`, `reaction`, ...) and what became of
+    /// it (`stored`, `duplicate`, `confirmed`, `ignored`, `unknown_kind`, `unknown_account`,
+    /// `bad_signature`, ...). Kinds Pronto does not know are counted here, never an error.
+    pub fn record_webhook_event(&self, source: &'static str, kind: &str, outcome: &'static str) {
+        // Kinds come from the sender; bound what a label may hold.
+        let kind: String = kind
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect();
+        *self
+            .webhook_events
+            .lock()
+            .expect("metrics")
+            .entry((source, kind, outcome))
             .or_default() += 1;
     }
 
@@ -148,6 +168,17 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "pronto_sent_replies_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP pronto_webhook_events_total Events of channels' webhook deliveries, by kind and outcome.\n",
+        );
+        out.push_str("# TYPE pronto_webhook_events_total counter\n");
+        for ((source, kind, outcome), count) in self.webhook_events.lock().expect("metrics").iter()
+        {
+            let _ = writeln!(
+                out,
+                "pronto_webhook_events_total{{source=\"{source}\",kind=\"{kind}\",outcome=\"{outcome}\"}} {count}"
             );
         }
         out.push_str(

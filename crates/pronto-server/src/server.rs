@@ -26,6 +26,8 @@ pub struct Server<S: Store> {
     key: Option<SecretKey>,
     rules: Rules,
     senders: Senders,
+    /// Channel kinds whose sender was removed (no default sender is put back at build).
+    silenced: Vec<ChannelKind>,
     workers: Vec<Worker<S>>,
 }
 
@@ -48,6 +50,7 @@ impl<S: Store> Server<S> {
             key: None,
             rules: Rules::default(),
             senders: workers::default_senders(),
+            silenced: Vec::new(),
             workers: Vec::new(),
         }
     }
@@ -77,6 +80,7 @@ impl<S: Store> Server<S> {
     /// Removes a channel kind's sender: its replies stay queued.
     pub fn without_sender(mut self, kind: ChannelKind) -> Self {
         self.senders.remove(&kind);
+        self.silenced.push(kind);
         self
     }
 
@@ -106,6 +110,17 @@ impl<S: Store> Server<S> {
                 key
             }
         };
+        let mut senders = self.senders;
+        for kind in [ChannelKind::Messenger, ChannelKind::Instagram] {
+            if !self.silenced.contains(&kind) {
+                senders.entry(kind).or_insert_with(|| {
+                    Arc::new(crate::meta::sender::MetaSender::new(
+                        &self.settings.meta,
+                        key.clone(),
+                    ))
+                });
+            }
+        }
         let app = Arc::new(App::new(
             self.store,
             self.clock,
@@ -115,7 +130,7 @@ impl<S: Store> Server<S> {
         ));
         Ok(Prepared {
             app,
-            senders: self.senders,
+            senders,
             workers: self.workers,
         })
     }

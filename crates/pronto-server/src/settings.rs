@@ -40,6 +40,63 @@ pub struct Settings {
     /// `PRONTO_FIGURES_SECONDS`: how often the figures are re-evaluated as time passes (pending
     /// starts settle after the reply window without any new event).
     pub figures_interval: Duration,
+    /// The installation's Meta app (Messenger and Instagram).
+    pub meta: MetaSettings,
+}
+
+/// The installation's Meta app: `PRONTO_META_*`, or `meta_*` in `pronto.toml`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetaSettings {
+    /// `PRONTO_META_APP_SECRET`: signs Meta's webhook deliveries. Without it, `/webhooks/meta`
+    /// refuses every delivery (nothing unsigned is ever taken in).
+    pub app_secret: Option<String>,
+    /// `PRONTO_META_VERIFY_TOKEN`: the token typed into Meta's webhook settings, echoed back in
+    /// the subscription handshake.
+    pub verify_token: Option<String>,
+    /// `PRONTO_META_APP_ID`: the app's id; echoes carrying it are Pronto's own replies.
+    pub app_id: Option<String>,
+    /// `PRONTO_META_GRAPH_URL`: the Graph API for Messenger (Facebook Login, Page tokens).
+    pub graph_url: String,
+    /// `PRONTO_META_INSTAGRAM_GRAPH_URL`: the Graph API for Instagram (Instagram Login).
+    pub instagram_graph_url: String,
+    /// `PRONTO_META_API_VERSION`: such as `v23.0`.
+    pub api_version: String,
+    /// `PRONTO_META_AUTOMATION_APP_IDS`: further app ids (bots, auto-responders) whose echoes
+    /// are automation, comma-separated.
+    pub automation_app_ids: Vec<String>,
+    /// `PRONTO_META_ATTACHMENT_LIMIT`: the largest attachment fetched and kept, in bytes.
+    pub attachment_limit: usize,
+}
+
+impl Default for MetaSettings {
+    fn default() -> Self {
+        Self {
+            app_secret: None,
+            verify_token: None,
+            app_id: None,
+            graph_url: "https://graph.facebook.com".to_owned(),
+            instagram_graph_url: "https://graph.instagram.com".to_owned(),
+            api_version: "v23.0".to_owned(),
+            automation_app_ids: Vec::new(),
+            attachment_limit: 25 * 1024 * 1024,
+        }
+    }
+}
+
+impl fmt::Debug for MetaSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        f.debug_struct("MetaSettings")
+            .field("app_secret", &hidden(&self.app_secret))
+            .field("verify_token", &hidden(&self.verify_token))
+            .field("app_id", &self.app_id)
+            .field("graph_url", &self.graph_url)
+            .field("instagram_graph_url", &self.instagram_graph_url)
+            .field("api_version", &self.api_version)
+            .field("automation_app_ids", &self.automation_app_ids)
+            .field("attachment_limit", &self.attachment_limit)
+            .finish()
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -59,6 +116,7 @@ impl fmt::Debug for Settings {
             .field("session_days", &self.session_days)
             .field("snapshot_interval", &self.snapshot_interval)
             .field("figures_interval", &self.figures_interval)
+            .field("meta", &self.meta)
             .finish()
     }
 }
@@ -92,6 +150,7 @@ impl Default for Settings {
             session_days: 14,
             snapshot_interval: Duration::from_secs(300),
             figures_interval: Duration::from_secs(15),
+            meta: MetaSettings::default(),
         }
     }
 }
@@ -128,6 +187,14 @@ struct FileSettings {
     session_days: Option<u64>,
     snapshot_seconds: Option<u64>,
     figures_seconds: Option<u64>,
+    meta_app_secret: Option<String>,
+    meta_verify_token: Option<String>,
+    meta_app_id: Option<String>,
+    meta_graph_url: Option<String>,
+    meta_instagram_graph_url: Option<String>,
+    meta_api_version: Option<String>,
+    meta_automation_app_ids: Option<String>,
+    meta_attachment_limit: Option<u64>,
 }
 
 impl Settings {
@@ -265,6 +332,96 @@ impl Settings {
         if let Some(seconds) = number("figures_seconds", 1, 3_600)? {
             self.figures_interval = Duration::from_secs(seconds);
         }
+        self.apply_meta(name, &get, &number)
+    }
+
+    fn apply_meta(
+        &mut self,
+        name: &dyn Fn(&str) -> String,
+        get: &dyn Fn(&str) -> Option<String>,
+        number: &dyn Fn(&str, u64, u64) -> Result<Option<u64>, SettingsError>,
+    ) -> Result<(), SettingsError> {
+        let meta = &mut self.meta;
+        let digits = |key: &str, value: &str| -> Result<String, SettingsError> {
+            let value = value.trim();
+            if value.is_empty() || value.len() > 32 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SettingsError::new(
+                    name(key),
+                    format!("{value:?} is not a Meta app id (digits)"),
+                ));
+            }
+            Ok(value.to_owned())
+        };
+        if let Some(secret) = get("meta_app_secret") {
+            let secret = secret.trim();
+            if secret.len() < 8 || secret.chars().any(char::is_whitespace) {
+                // The message never repeats the value.
+                return Err(SettingsError::new(
+                    name("meta_app_secret"),
+                    "give the app secret from the Meta app's Basic settings",
+                ));
+            }
+            meta.app_secret = Some(secret.to_owned());
+        }
+        if let Some(token) = get("meta_verify_token") {
+            let token = token.trim();
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
+                return Err(SettingsError::new(
+                    name("meta_verify_token"),
+                    "give a verify token without spaces",
+                ));
+            }
+            meta.verify_token = Some(token.to_owned());
+        }
+        if let Some(id) = get("meta_app_id") {
+            meta.app_id = Some(digits("meta_app_id", &id)?);
+        }
+        for (key, slot) in [
+            ("meta_graph_url", &mut meta.graph_url),
+            ("meta_instagram_graph_url", &mut meta.instagram_graph_url),
+        ] {
+            if let Some(url) = get(key) {
+                let url = url.trim().trim_end_matches('/');
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                    return Err(SettingsError::new(
+                        name(key),
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ));
+                }
+                *slot = url.to_owned();
+            }
+        }
+        if let Some(version) = get("meta_api_version") {
+            let version = version.trim();
+            let well_formed = version.strip_prefix('v').is_some_and(|rest| {
+                rest.split_once('.').is_some_and(|(major, minor)| {
+                    !major.is_empty()
+                        && !minor.is_empty()
+                        && major
+                            .bytes()
+                            .chain(minor.bytes())
+                            .all(|b| b.is_ascii_digit())
+                })
+            });
+            if !well_formed {
+                return Err(SettingsError::new(
+                    name("meta_api_version"),
+                    format!("{version:?} is not a Graph API version such as v23.0"),
+                ));
+            }
+            meta.api_version = version.to_owned();
+        }
+        if let Some(ids) = get("meta_automation_app_ids") {
+            meta.automation_app_ids = ids
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| digits("meta_automation_app_ids", id))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(limit) = number("meta_attachment_limit", 1024, 1 << 31)? {
+            self.meta.attachment_limit = limit as usize;
+        }
         Ok(())
     }
 
@@ -376,6 +533,17 @@ fn read_file(path: &Path) -> Result<FileValues, SettingsError> {
         "figures_seconds",
         file.figures_seconds.map(|v| v.to_string()),
     );
+    put("meta_app_secret", file.meta_app_secret);
+    put("meta_verify_token", file.meta_verify_token);
+    put("meta_app_id", file.meta_app_id);
+    put("meta_graph_url", file.meta_graph_url);
+    put("meta_instagram_graph_url", file.meta_instagram_graph_url);
+    put("meta_api_version", file.meta_api_version);
+    put("meta_automation_app_ids", file.meta_automation_app_ids);
+    put(
+        "meta_attachment_limit",
+        file.meta_attachment_limit.map(|v| v.to_string()),
+    );
     Ok(FileValues(values))
 }
 
@@ -393,6 +561,14 @@ fn env_name(key: &str) -> &'static str {
         "session_days" => "PRONTO_SESSION_DAYS",
         "snapshot_seconds" => "PRONTO_SNAPSHOT_SECONDS",
         "figures_seconds" => "PRONTO_FIGURES_SECONDS",
+        "meta_app_secret" => "PRONTO_META_APP_SECRET",
+        "meta_verify_token" => "PRONTO_META_VERIFY_TOKEN",
+        "meta_app_id" => "PRONTO_META_APP_ID",
+        "meta_graph_url" => "PRONTO_META_GRAPH_URL",
+        "meta_instagram_graph_url" => "PRONTO_META_INSTAGRAM_GRAPH_URL",
+        "meta_api_version" => "PRONTO_META_API_VERSION",
+        "meta_automation_app_ids" => "PRONTO_META_AUTOMATION_APP_IDS",
+        "meta_attachment_limit" => "PRONTO_META_ATTACHMENT_LIMIT",
         _ => "PRONTO_UNKNOWN",
     }
 }
@@ -506,6 +682,50 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn the_meta_app_comes_from_the_file_or_the_environment() {
+        let file = temp_file(
+            "meta.toml",
+            "meta_app_id = \"1234567890\"\nmeta_api_version = \"v22.0\"\nmeta_app_secret = \"file-secret-123\"\n",
+        );
+        let settings = Settings::load(
+            Some(&file),
+            &env(&[
+                ("PRONTO_META_APP_SECRET", "env-secret-456"),
+                ("PRONTO_META_VERIFY_TOKEN", "verify-me"),
+                ("PRONTO_META_GRAPH_URL", "http://127.0.0.1:9999/"),
+                ("PRONTO_META_AUTOMATION_APP_IDS", "111, 222"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.meta.app_id.as_deref(), Some("1234567890"));
+        assert_eq!(settings.meta.api_version, "v22.0");
+        assert_eq!(settings.meta.app_secret.as_deref(), Some("env-secret-456"));
+        assert_eq!(settings.meta.verify_token.as_deref(), Some("verify-me"));
+        assert_eq!(settings.meta.graph_url, "http://127.0.0.1:9999");
+        assert_eq!(
+            settings.meta.instagram_graph_url,
+            "https://graph.instagram.com"
+        );
+        assert_eq!(settings.meta.automation_app_ids, ["111", "222"]);
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("env-secret") && !shown.contains("verify-me"),
+            "{shown}"
+        );
+
+        for (variable, value) in [
+            ("PRONTO_META_API_VERSION", "23"),
+            ("PRONTO_META_APP_ID", "my-app"),
+            ("PRONTO_META_GRAPH_URL", "graph.facebook.com"),
+            ("PRONTO_META_AUTOMATION_APP_IDS", "1,x"),
+            ("PRONTO_META_APP_SECRET", "short"),
+        ] {
+            let error = Settings::load(None, &env(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.setting, variable, "{error}");
         }
     }
 

@@ -4,8 +4,9 @@
 
 use crate::app::App;
 use futures_util::future::BoxFuture;
-use pronto_core::ChannelKind;
-use pronto_core::store::{OutboxEntry, SendOutcome, Store};
+use pronto_badge::Millis;
+use pronto_core::store::{OutboxEntry, SendOutcome, Store, StoreError};
+use pronto_core::{ChannelKind, Inbox};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +15,36 @@ use tokio::task::JoinHandle;
 /// Hands replies to a channel. A channel kind without a sender leaves its replies queued.
 pub trait Sender: Send + Sync + 'static {
     /// Sends one reply and says how it ended. `now` is the app clock's time.
-    fn send<'a>(
-        &'a self,
-        entry: &'a OutboxEntry,
-        now: pronto_badge::Millis,
-    ) -> BoxFuture<'a, SendOutcome>;
+    fn send<'a>(&'a self, job: &'a SendJob, now: Millis) -> BoxFuture<'a, Sent>;
+}
+
+/// A reply to send, with what a channel needs to know around it.
+#[derive(Clone, Debug)]
+pub struct SendJob {
+    pub entry: OutboxEntry,
+    /// The inbox it goes out through (its settings and sealed credentials).
+    pub inbox: Inbox,
+    /// The customer's latest message in the conversation: the channel's reply window runs
+    /// from it.
+    pub last_customer_message_at: Option<Millis>,
+}
+
+/// How a send ended, and whether the inbox needs its admin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub outcome: SendOutcome,
+    /// Set when the channel refused the inbox's credentials (an expired token, a missing
+    /// permission): the inbox is flagged for its admin and its replies wait.
+    pub inbox_problem: Option<String>,
+}
+
+impl From<SendOutcome> for Sent {
+    fn from(outcome: SendOutcome) -> Self {
+        Self {
+            outcome,
+            inbox_problem: None,
+        }
+    }
 }
 
 /// Called with every reply the playground delivers.
@@ -32,16 +58,12 @@ pub struct PlaygroundSender {
 }
 
 impl Sender for PlaygroundSender {
-    fn send<'a>(
-        &'a self,
-        entry: &'a OutboxEntry,
-        now: pronto_badge::Millis,
-    ) -> BoxFuture<'a, SendOutcome> {
+    fn send<'a>(&'a self, job: &'a SendJob, now: Millis) -> BoxFuture<'a, Sent> {
         Box::pin(async move {
             if let Some(hook) = &self.on_delivered {
-                hook(entry);
+                hook(&job.entry);
             }
-            pronto_channels::playground::deliver(entry, now)
+            pronto_channels::playground::deliver(&job.entry, now).into()
         })
     }
 }
@@ -83,14 +105,7 @@ pub fn spawn_outbox_worker<S: Store>(
             let busy = claimed.len() as u32 == CLAIM;
             for entry in claimed {
                 // Finish what was claimed even when stopping: it is marked `sending`.
-                let outcome = sender.send(&entry, app.now()).await;
-                if let SendOutcome::Failed { reason } | SendOutcome::Retry { reason, .. } = &outcome
-                {
-                    tracing::info!(channel = %kind, outbox = %entry.id, %reason, "outbox: not accepted");
-                }
-                if let Err(error) = app.finish_send(&entry, &outcome).await {
-                    tracing::error!(channel = %kind, outbox = %entry.id, %error, "outbox: cannot record the send");
-                }
+                send_one(&app, kind, sender.as_ref(), entry).await;
             }
             if busy {
                 continue;
@@ -102,6 +117,60 @@ pub fn spawn_outbox_worker<S: Store>(
             }
         }
     })
+}
+
+/// Sends one claimed entry and records how it ended.
+async fn send_one<S: Store>(
+    app: &App<S>,
+    kind: ChannelKind,
+    sender: &dyn Sender,
+    entry: OutboxEntry,
+) {
+    let (workspace, inbox) = (entry.workspace, entry.inbox);
+    let job = match app.store.inbox(workspace, inbox).await {
+        Ok(inbox) => {
+            let last_customer_message_at =
+                match app.store.conversation(workspace, entry.conversation).await {
+                    Ok(summary) => summary
+                        .conversation
+                        .urgency
+                        .reply_window_closes_at
+                        .map(|closes| closes - app.rules().reply_window),
+                    Err(_) => None,
+                };
+            SendJob {
+                entry,
+                inbox,
+                last_customer_message_at,
+            }
+        }
+        Err(StoreError::NotFound(_)) => {
+            let outcome = SendOutcome::Failed {
+                reason: "the inbox no longer exists".into(),
+            };
+            if let Err(error) = app.finish_send(&entry, &outcome).await {
+                tracing::warn!(channel = %kind, outbox = %entry.id, %error, "outbox: cannot record the send");
+            }
+            return;
+        }
+        Err(error) => {
+            // Its lease runs out and it is claimed again.
+            tracing::warn!(channel = %kind, outbox = %entry.id, %error, "outbox: cannot load the inbox");
+            return;
+        }
+    };
+    let sent = sender.send(&job, app.now()).await;
+    if let SendOutcome::Failed { reason } | SendOutcome::Retry { reason, .. } = &sent.outcome {
+        tracing::info!(channel = %kind, outbox = %job.entry.id, %reason, "outbox: not accepted");
+    }
+    if let Some(problem) = &sent.inbox_problem
+        && let Err(error) = app.set_inbox_problem(workspace, inbox, Some(problem)).await
+    {
+        tracing::warn!(%inbox, %error, "outbox: cannot flag the inbox");
+    }
+    if let Err(error) = app.finish_send(&job.entry, &sent.outcome).await {
+        tracing::error!(channel = %kind, outbox = %job.entry.id, %error, "outbox: cannot record the send");
+    }
 }
 
 pub fn spawn_figures_ticker<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {

@@ -23,7 +23,7 @@ macro_rules! sql_ops {
         use pronto_core::conversation::Urgency;
         use pronto_core::store::{
             Change, ChangeKind, ConversationOrder, ConversationPage, ConversationQuery,
-            ConversationSummary, InboxEvent, InboxFact, InboxUpdate, Ingested, NewInbox, OUTBOX_LEASE,
+            ConversationSummary, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
             OutboxEntry, SendOutcome, Session, StoreError, StoreResult, TOKEN_USE_RESOLUTION,
             conversation_rank, preview,
         };
@@ -1087,6 +1087,102 @@ macro_rules! sql_ops {
                 events,
                 changes,
             })
+        }
+
+        pub(crate) async fn take_in(
+            conn: &mut Conn,
+            items: Vec<(WorkspaceId, Inbound)>,
+            rules: Rules,
+        ) -> StoreResult<Vec<Taken>> {
+            // Inboxes are locked in one order by every delivery (no deadlock between two
+            // deliveries naming the same inboxes); within an inbox the items keep theirs.
+            let mut order: Vec<usize> = (0..items.len()).collect();
+            order.sort_by_key(|&i| (items[i].0, items[i].1.inbox()));
+            let mut items: Vec<Option<(WorkspaceId, Inbound)>> = items.into_iter().map(Some).collect();
+            let mut taken: Vec<Option<Taken>> = vec![None; items.len()];
+            for i in order {
+                let Some((ws, item)) = items[i].take() else { continue };
+                taken[i] = Some(match item {
+                    Inbound::Message(incoming) => Taken::Ingested(ingest(conn, ws, incoming, rules).await?),
+                    Inbound::Echo { outbox, message } => confirm_echo(conn, ws, outbox, message, rules).await?,
+                    Inbound::Edit { inbox, channel_message_id, text, at } => {
+                        edit_message(conn, ws, inbox, channel_message_id, text, at).await?
+                    }
+                });
+            }
+            Ok(taken.into_iter().flatten().collect())
+        }
+
+        /// The echo of a reply Pronto sent: confirms its outbox entry if still pending, else
+        /// takes the echo in as a message (a duplicate when the send already recorded its id).
+        async fn confirm_echo(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            outbox: OutboxId,
+            message: Incoming,
+            rules: Rules,
+        ) -> StoreResult<Taken> {
+            lock_inbox(conn, ws, message.inbox).await?;
+            let row: Option<OutboxRow> = sqlx::query_as(
+                "SELECT workspace_id, id, inbox_id, channel, conversation_id, message_id, contact_external_id, text, attempts, created_at \
+                 FROM outbox WHERE workspace_id = $1 AND id = $2 AND inbox_id = $3",
+            )
+            .bind(ws.0)
+            .bind(outbox.0)
+            .bind(message.inbox.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+            let Some(row) = row else {
+                return Ok(Taken::Ingested(ingest(conn, ws, message, rules).await?));
+            };
+            let entry = OutboxEntry::try_from(row)?;
+            let accepted = SendOutcome::Accepted {
+                channel_message_id: message.channel_message_id,
+                at: message.at,
+            };
+            let (message, events, changes) = finish_send(conn, entry, accepted, message.at, rules).await?;
+            Ok(Taken::Confirmed { message, events, changes })
+        }
+
+        async fn edit_message(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            inbox: InboxId,
+            channel_message_id: String,
+            text: String,
+            at: Millis,
+        ) -> StoreResult<Taken> {
+            lock_inbox(conn, ws, inbox).await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM messages WHERE workspace_id = $1 AND inbox_id = $2 AND channel_message_id = $3",
+            )
+            .bind(ws.0)
+            .bind(inbox.0)
+            .bind(&channel_message_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+            let Some(id) = id else {
+                return Ok(Taken::Unmatched);
+            };
+            sqlx::query("UPDATE messages SET text = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.0)
+                .bind(id)
+                .bind(&text)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            let message = load_message(conn, ws, MessageId(id))
+                .await?
+                .ok_or(StoreError::NotFound("message"))?;
+            let kinds = vec![ChangeKind::MessageUpdated {
+                inbox,
+                conversation: message.conversation,
+                message: message.id,
+            }];
+            let changes = record_changes(conn, ws, at, kinds).await?;
+            Ok(Taken::Edited { message, changes })
         }
 
         pub(crate) async fn conversations(

@@ -247,6 +247,18 @@ macro_rules! impl_store {
                 Ok(ingested)
             }
 
+            async fn take_in(&self, items: &[(WorkspaceId, Inbound)]) -> StoreResult<Vec<Taken>> {
+                let (items, rules) = (items.to_vec(), self.rules);
+                let taken = $write!(self, |conn| sql::take_in(conn, items, rules).await)?;
+                for item in &taken {
+                    let (_, changes) = item.events_and_changes();
+                    if !changes.is_empty() {
+                        self.publish(changes);
+                    }
+                }
+                Ok(taken)
+            }
+
             async fn conversations(
                 &self,
                 workspace: WorkspaceId,

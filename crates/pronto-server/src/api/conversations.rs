@@ -193,26 +193,49 @@ pub async fn reply<S: Store>(
     let id = ConversationId(id);
     let summary = app.store.conversation(caller.workspace, id).await?;
     let text = request.text.trim();
-    let max = match summary.channel {
-        ChannelKind::Messenger | ChannelKind::Instagram => 2_000,
-        _ => 10_000,
-    };
-    if text.is_empty() || text.chars().count() > max {
-        return Err(AppError::bad_request(format!(
-            "text: give a reply of 1 to {max} characters"
-        )));
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(AppError::bad_request(
+            "text: give a reply of 1 to 10000 characters",
+        ));
     }
-    // Meta's 24-hour policy: outside the window the Send API refuses a standard reply.
     if matches!(
         summary.channel,
         ChannelKind::Messenger | ChannelKind::Instagram
-    ) && !summary.conversation.urgency.reply_window_open(app.now())
-    {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "reply_window_closed",
-            "the customer's last message is more than 24 hours old: the channel no longer takes a reply",
-        ));
+    ) {
+        let instagram = summary.channel == ChannelKind::Instagram;
+        if let Some(problem) = pronto_channels::meta_api::text_problem(instagram, text) {
+            return Err(AppError::bad_request(format!("text: {problem}")));
+        }
+        // Meta's 24-hour policy: outside the window the Send API refuses a standard reply;
+        // with the inbox's HUMAN_AGENT tag a person may reply for 7 days.
+        let inbox = app
+            .store
+            .inbox(caller.workspace, summary.conversation.inbox)
+            .await?;
+        let human_agent =
+            crate::meta::MetaInbox::of(&app.key, &inbox).is_some_and(|m| m.human_agent);
+        let last_customer_message_at = summary
+            .conversation
+            .urgency
+            .reply_window_closes_at
+            .map(|closes| closes - app.rules().reply_window);
+        if pronto_channels::meta_api::messaging_type(
+            last_customer_message_at,
+            app.now(),
+            human_agent,
+        )
+        .is_none()
+        {
+            return Err(AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "window_closed",
+                if human_agent {
+                    "the customer's last message is more than 7 days old: Meta no longer takes a reply, even with the HUMAN_AGENT tag"
+                } else {
+                    "the customer's last message is more than 24 hours old: Meta no longer takes a reply (an admin can enable the HUMAN_AGENT tag on the inbox for 7 days)"
+                },
+            ));
+        }
     }
     let (message, _entry) = app.reply(caller.workspace, id, caller.user, text).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(MessageView::new(&message))).into_response())

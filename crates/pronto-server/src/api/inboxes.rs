@@ -6,6 +6,7 @@ use super::views::{AvailabilityView, InboxView, jsonl_line};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Json, Path};
+use crate::meta::graph::{Account, CallError, GraphClient};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,8 +18,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
-/// `{"name": "...", "channel": "playground"}` or
-/// `{"name": "...", "channel": "messenger", "messenger": {"page_id", "page_access_token"}}`.
+/// `{"name": "...", "channel": "playground"}`,
+/// `{"name": "...", "channel": "messenger", "messenger": {"page_id", "page_access_token"}}` or
+/// `{"name": "...", "channel": "instagram", "instagram": {"access_token"}}`.
 /// Each channel's own settings come under a key named after it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +28,7 @@ pub struct CreateInbox {
     name: String,
     channel: String,
     messenger: Option<MessengerSettings>,
+    instagram: Option<InstagramSettings>,
 }
 
 #[derive(Deserialize)]
@@ -33,19 +36,47 @@ pub struct CreateInbox {
 pub struct MessengerSettings {
     page_id: String,
     page_access_token: String,
+    #[serde(flatten)]
+    options: MetaOptions,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstagramSettings {
+    /// An Instagram user access token (Instagram API with Instagram Login).
+    access_token: String,
+    #[serde(flatten)]
+    options: MetaOptions,
+}
+
+/// Settings both of Meta's channels have.
+#[derive(Default, Deserialize)]
+pub struct MetaOptions {
+    /// Let people reply up to 7 days after the customer's last message (`HUMAN_AGENT`).
+    human_agent: Option<bool>,
+    /// The texts of the page's automated responses (instant reply, away message, FAQ
+    /// answers): their echoes are automation, which the figures leave out.
+    automated_texts: Option<Vec<String>>,
+    /// Import the last 30 days on connecting (default true).
+    backfill: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInbox {
     name: Option<String>,
-    messenger: Option<MessengerUpdate>,
+    messenger: Option<MetaUpdate>,
+    instagram: Option<MetaUpdate>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MessengerUpdate {
-    page_access_token: String,
+pub struct MetaUpdate {
+    /// A new Page access token (Messenger) or Instagram user token.
+    page_access_token: Option<String>,
+    access_token: Option<String>,
+    human_agent: Option<bool>,
+    automated_texts: Option<Vec<String>>,
 }
 
 fn check_name(name: &str) -> AppResult<String> {
@@ -58,14 +89,94 @@ fn check_name(name: &str) -> AppResult<String> {
     Ok(name.to_owned())
 }
 
-fn check_token(token: &str) -> AppResult<&str> {
+fn check_token<'a>(field: &str, token: &'a str) -> AppResult<&'a str> {
     let token = token.trim();
     if token.is_empty() || token.len() > 4096 || token.chars().any(char::is_whitespace) {
-        return Err(AppError::bad_request(
-            "messenger.page_access_token: give the Page's access token",
-        ));
+        return Err(AppError::bad_request(format!(
+            "{field}: give the access token (no spaces)"
+        )));
     }
     Ok(token)
+}
+
+fn check_automated_texts(field: &str, texts: &[String]) -> AppResult<Vec<String>> {
+    if texts.len() > 50 {
+        return Err(AppError::bad_request(format!("{field}: at most 50 texts")));
+    }
+    texts
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 2_000 {
+                Err(AppError::bad_request(format!(
+                    "{field}: each text has 1 to 2000 characters"
+                )))
+            } else {
+                Ok(text.to_owned())
+            }
+        })
+        .collect()
+}
+
+/// Puts the shared Meta options into an inbox's settings.
+fn apply_options(
+    channel: ChannelKind,
+    settings: &mut serde_json::Value,
+    human_agent: Option<bool>,
+    automated_texts: Option<&[String]>,
+) -> AppResult<()> {
+    if let Some(human_agent) = human_agent {
+        settings["human_agent"] = json!(human_agent);
+    }
+    if let Some(texts) = automated_texts {
+        settings["automated_texts"] = json!(check_automated_texts(
+            &format!("{channel}.automated_texts"),
+            texts
+        )?);
+    }
+    Ok(())
+}
+
+/// Meta's refusal as the API's error, with Meta's own message.
+fn meta_error(error: CallError) -> AppError {
+    match error {
+        CallError::Graph(error) => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meta_refused",
+            format!("Meta refused: {error}"),
+        ),
+        CallError::Transport(message) => {
+            AppError::new(StatusCode::BAD_GATEWAY, "meta_unreachable", message)
+        }
+    }
+}
+
+/// Checks a token with Meta (`GET /me`) and subscribes the app to the account's webhooks.
+async fn connect<S: Store>(
+    app: &App<S>,
+    channel: ChannelKind,
+    token: &str,
+    expected_account: Option<&str>,
+) -> AppResult<Account> {
+    let graph = GraphClient::new(&app.settings.meta);
+    let account = graph.me(channel, token).await.map_err(meta_error)?;
+    if let Some(expected) = expected_account
+        && account.id != expected
+    {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meta_refused",
+            format!(
+                "this token belongs to {} ({}), not to {expected}",
+                account.id, account.name
+            ),
+        ));
+    }
+    graph
+        .subscribe(channel, &account.id, token)
+        .await
+        .map_err(meta_error)?;
+    Ok(account)
 }
 
 fn view<S: Store>(app: &App<S>, inbox: &Inbox) -> InboxView {
@@ -92,15 +203,16 @@ pub async fn create<S: Store>(
         .channel
         .parse()
         .map_err(|e: pronto_core::UnknownName| AppError::bad_request(format!("channel: {e}")))?;
-    let new = match (channel, request.messenger) {
-        (ChannelKind::Playground, None) => NewInbox {
+    let mut backfill = false;
+    let new = match (channel, request.messenger, request.instagram) {
+        (ChannelKind::Playground, None, None) => NewInbox {
             name,
             channel,
             channel_key: None,
             settings: json!({}),
             sealed_secrets: None,
         },
-        (ChannelKind::Messenger, Some(messenger)) => {
+        (ChannelKind::Messenger, Some(messenger), None) => {
             let page_id = messenger.page_id.trim();
             if page_id.is_empty()
                 || page_id.len() > 64
@@ -110,29 +222,68 @@ pub async fn create<S: Store>(
                     "messenger.page_id: give the Facebook Page's numeric id",
                 ));
             }
-            let token = check_token(&messenger.page_access_token)?;
+            let token = check_token("messenger.page_access_token", &messenger.page_access_token)?;
+            let options = &messenger.options;
+            let mut settings = json!({"page_id": page_id});
+            apply_options(
+                channel,
+                &mut settings,
+                options.human_agent,
+                options.automated_texts.as_deref(),
+            )?;
+            let account = connect(&app, channel, token, Some(page_id)).await?;
+            settings["page_name"] = json!(account.name);
+            backfill = options.backfill != Some(false);
             let secrets = json!({"page_access_token": token}).to_string();
             NewInbox {
                 name,
                 channel,
                 channel_key: Some(page_id.to_owned()),
-                settings: json!({"page_id": page_id}),
+                settings,
                 sealed_secrets: Some(app.key.seal(secrets.as_bytes())),
             }
         }
-        (ChannelKind::Messenger, None) => {
+        (ChannelKind::Instagram, None, Some(instagram)) => {
+            let token = check_token("instagram.access_token", &instagram.access_token)?;
+            let options = &instagram.options;
+            let mut settings = json!({});
+            apply_options(
+                channel,
+                &mut settings,
+                options.human_agent,
+                options.automated_texts.as_deref(),
+            )?;
+            let account = connect(&app, channel, token, None).await?;
+            settings["account_id"] = json!(account.id);
+            settings["username"] = json!(account.name);
+            backfill = options.backfill != Some(false);
+            let secrets = json!({"access_token": token}).to_string();
+            NewInbox {
+                name,
+                channel,
+                channel_key: Some(account.id),
+                settings,
+                sealed_secrets: Some(app.key.seal(secrets.as_bytes())),
+            }
+        }
+        (ChannelKind::Messenger, None, _) => {
             return Err(AppError::bad_request(
                 "messenger: a Messenger inbox needs {\"page_id\", \"page_access_token\"}",
             ));
         }
-        (ChannelKind::Playground, Some(_)) => {
+        (ChannelKind::Instagram, _, None) => {
             return Err(AppError::bad_request(
-                "messenger: settings for another channel than this inbox's",
+                "instagram: an Instagram inbox needs {\"access_token\"}",
             ));
         }
-        (other, _) => {
+        (ChannelKind::Playground | ChannelKind::Messenger | ChannelKind::Instagram, _, _) => {
+            return Err(AppError::bad_request(
+                "messenger, instagram: settings for another channel than this inbox's",
+            ));
+        }
+        (other, _, _) => {
             return Err(AppError::bad_request(format!(
-                "channel: {other} inboxes are not supported yet (playground, messenger)"
+                "channel: {other} inboxes are not supported yet (playground, messenger, instagram)"
             )));
         }
     };
@@ -141,6 +292,9 @@ pub async fn create<S: Store>(
         .create_inbox(caller.workspace, &new, app.now())
         .await?;
     app.live.sync(&app.store, inbox.workspace, inbox.id).await?;
+    if backfill {
+        crate::meta::backfill::spawn(app.clone(), inbox.workspace, inbox.id);
+    }
     Ok(created(
         format!("/api/v1/inboxes/{}", inbox.id),
         view(&app, &inbox),
@@ -168,20 +322,62 @@ pub async fn update<S: Store>(
     if let Some(name) = &request.name {
         update.name = Some(check_name(name)?);
     }
-    if let Some(messenger) = &request.messenger {
-        if inbox.channel != ChannelKind::Messenger {
-            return Err(AppError::bad_request(
-                "messenger: this inbox is not a Messenger inbox",
-            ));
+    let meta_update = match (inbox.channel, &request.messenger, &request.instagram) {
+        (_, None, None) => None,
+        (ChannelKind::Messenger, Some(update), None) => Some((
+            update,
+            "page_access_token",
+            update.page_access_token.as_deref(),
+            update.access_token.is_some(),
+        )),
+        (ChannelKind::Instagram, None, Some(update)) => Some((
+            update,
+            "access_token",
+            update.access_token.as_deref(),
+            update.page_access_token.is_some(),
+        )),
+        _ => {
+            return Err(AppError::bad_request(format!(
+                "messenger, instagram: this inbox is a {} inbox",
+                inbox.channel
+            )));
         }
-        let token = check_token(&messenger.page_access_token)?;
-        let secrets = json!({"page_access_token": token}).to_string();
-        update.sealed_secrets = Some(app.key.seal(secrets.as_bytes()));
+    };
+    let mut problem_cleared = false;
+    if let Some((meta, key, token, wrong_key)) = meta_update {
+        let field = format!("{}.{key}", inbox.channel);
+        if wrong_key {
+            return Err(AppError::bad_request(format!(
+                "{}: this channel's token is {field}",
+                inbox.channel
+            )));
+        }
+        let mut settings = inbox.settings.clone();
+        apply_options(
+            inbox.channel,
+            &mut settings,
+            meta.human_agent,
+            meta.automated_texts.as_deref(),
+        )?;
+        if let Some(token) = token {
+            let token = check_token(&field, token)?;
+            connect(&app, inbox.channel, token, inbox.channel_key.as_deref()).await?;
+            let secrets = json!({ key: token }).to_string();
+            update.sealed_secrets = Some(app.key.seal(secrets.as_bytes()));
+            // A working token is what a flagged inbox waited for.
+            if let Some(map) = settings.as_object_mut() {
+                problem_cleared = map.remove("problem").is_some();
+            }
+        }
+        update.settings = Some(settings);
     }
     let inbox = app
         .store
         .update_inbox(caller.workspace, inbox.id, &update)
         .await?;
+    if problem_cleared {
+        app.outbox_signal(inbox.channel).notify_one();
+    }
     Ok(axum::Json(view(&app, &inbox)))
 }
 

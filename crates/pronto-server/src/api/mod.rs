@@ -15,6 +15,7 @@ pub mod views;
 use crate::app::App;
 use crate::auth;
 use crate::error::AppError;
+use crate::meta::webhook as meta_webhook;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -72,6 +73,8 @@ routes! {
     patch "/api/v1/templates/{id}" => templates::update,
     delete "/api/v1/templates/{id}" => templates::delete,
     get "/api/v1/events" => events::stream,
+    get "/webhooks/meta" => meta_webhook::verify,
+    post "/webhooks/meta" => meta_webhook::receive,
 }
 
 /// The whole application's router.

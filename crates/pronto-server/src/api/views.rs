@@ -29,7 +29,7 @@ impl InboxView {
     pub fn new(inbox: &Inbox, public_url: Option<&str>) -> Self {
         let webhook_url = match (inbox.channel, public_url) {
             (ChannelKind::Messenger | ChannelKind::Instagram, Some(base)) => {
-                Some(format!("{base}/webhooks/{}", inbox.channel))
+                Some(format!("{base}/webhooks/meta"))
             }
             _ => None,
         };

@@ -1,0 +1,297 @@
+//! `GET /webhooks/meta` (the subscription handshake) and `POST /webhooks/meta` (deliveries).
+//!
+//! A delivery is taken in only after its `X-Hub-Signature-256` checks out against the raw
+//! body, before anything is parsed. Its events are routed by `entry[].id` to the Messenger
+//! inbox of that page (`object: "page"`) or the Instagram inbox of that account (`object:
+//! "instagram"`), and the whole delivery is stored in one transaction: the 200 means stored.
+//! When the store cannot take it the answer is a 503 and Meta delivers it again; messages are
+//! stored once by their `mid`, so a retry is harmless.
+
+use super::MetaInbox;
+use crate::app::App;
+use crate::error::AppError;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pronto_channels::meta::{self, Batch, Echo, EventKind, MetaAttachment, Object};
+use pronto_channels::meta_api::outbox_of_metadata;
+use pronto_core::store::{Inbound, Store, Taken};
+use pronto_core::{Attachment, Author, ChannelKind, Inbox, Incoming, OutboxId, WorkspaceId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The handshake: answers the challenge when the verify token matches, else 403.
+pub async fn verify<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let expected = app.settings.meta.verify_token.as_deref().unwrap_or("");
+    let get = |key: &str| query.get(key).map(String::as_str);
+    match meta::verify_subscription(
+        get("hub.mode"),
+        get("hub.verify_token"),
+        get("hub.challenge"),
+        expected,
+    ) {
+        Some(challenge) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            challenge,
+        )
+            .into_response(),
+        None => AppError::new(
+            StatusCode::FORBIDDEN,
+            "verification_failed",
+            if expected.is_empty() {
+                "PRONTO_META_VERIFY_TOKEN is not set on this server"
+            } else {
+                "hub.mode must be subscribe and hub.verify_token must match PRONTO_META_VERIFY_TOKEN"
+            },
+        )
+        .into_response(),
+    }
+}
+
+/// A delivery: signature, parse, route, store, then 200.
+pub async fn receive<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = app.settings.meta.app_secret.as_deref() else {
+        app.metrics
+            .record_webhook_event("meta", "delivery", "not_configured");
+        return AppError::forbidden(
+            "PRONTO_META_APP_SECRET is not set on this server: no delivery can be verified",
+        )
+        .into_response();
+    };
+    let signature = headers
+        .get(meta::SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    if let Err(error) = meta::verify_signature(secret.as_bytes(), signature, &body) {
+        app.metrics
+            .record_webhook_event("meta", "delivery", "bad_signature");
+        tracing::warn!(%error, "webhook: refused a delivery");
+        return AppError::new(StatusCode::FORBIDDEN, "bad_signature", error.to_string())
+            .into_response();
+    }
+    let batch = match meta::parse(&body) {
+        Ok(batch) => batch,
+        Err(error) => {
+            app.metrics
+                .record_webhook_event("meta", "delivery", "malformed");
+            tracing::warn!(%error, "webhook: a signed delivery that does not parse");
+            return AppError::bad_request(format!("the delivery does not parse: {error}"))
+                .into_response();
+        }
+    };
+    match take_in(&app, &batch).await {
+        Ok(()) => (StatusCode::OK, "EVENT_RECEIVED").into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// What one event of a delivery becomes, for the metrics.
+struct Planned {
+    source: &'static str,
+    kind: &'static str,
+}
+
+/// Routes and stores a verified delivery.
+pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), AppError> {
+    let (source, channel) = match batch.object {
+        Object::Page => ("page", ChannelKind::Messenger),
+        Object::Instagram => ("instagram", ChannelKind::Instagram),
+    };
+    let mut items: Vec<(WorkspaceId, Inbound)> = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut inboxes: HashMap<&str, Option<(Inbox, MetaInbox)>> = HashMap::new();
+    for entry in &batch.entries {
+        if !inboxes.contains_key(entry.id.as_str()) {
+            let found = app
+                .store
+                .inbox_by_channel_key(channel, &entry.id)
+                .await?
+                .and_then(|inbox| MetaInbox::of(&app.key, &inbox).map(|meta| (inbox, meta)));
+            inboxes.insert(entry.id.as_str(), found);
+        }
+        let Some((inbox, settings)) = &inboxes[entry.id.as_str()] else {
+            for event in entry.messaging.iter().chain(&entry.standby) {
+                app.metrics
+                    .record_webhook_event(source, kind_name(&event.kind), "unknown_account");
+            }
+            tracing::info!(
+                object = source,
+                account = %entry.id,
+                "webhook: events for an account no inbox has; answered 200 and dropped"
+            );
+            continue;
+        };
+        for event in entry.messaging.iter().chain(&entry.standby) {
+            let kind = kind_name(&event.kind);
+            let item = match &event.kind {
+                EventKind::Message(_) => meta::incoming(inbox.id, event).map(Inbound::Message),
+                EventKind::Echo(echo) => Some(echo_item(app, inbox, settings, event, echo)),
+                EventKind::Postback {
+                    title,
+                    payload,
+                    mid,
+                } => {
+                    // A button the customer pressed is their message, as it is in Meta's inbox.
+                    let text = title
+                        .clone()
+                        .or_else(|| payload.clone())
+                        .unwrap_or_default();
+                    Some(Inbound::Message(Incoming {
+                        inbox: inbox.id,
+                        contact_external_id: event.sender.clone(),
+                        contact_name: event.sender.clone(),
+                        channel_message_id: mid.clone().unwrap_or_else(|| {
+                            format!("postback:{}:{}", event.sender, event.timestamp)
+                        }),
+                        at: event.timestamp,
+                        author: Author::Customer,
+                        text,
+                        attachments: Vec::new(),
+                    }))
+                }
+                EventKind::MessageEdit {
+                    mid,
+                    text: Some(text),
+                    ..
+                } => Some(Inbound::Edit {
+                    inbox: inbox.id,
+                    channel_message_id: mid.clone(),
+                    text: text.clone(),
+                    at: event.timestamp,
+                }),
+                EventKind::MessageEdit { text: None, .. }
+                | EventKind::Read { .. }
+                | EventKind::Delivery { .. } => {
+                    // Receipts change no figure; the thread shows "sent" until a later version
+                    // keeps them.
+                    app.metrics.record_webhook_event(source, kind, "ignored");
+                    None
+                }
+                EventKind::Unknown { kind } => {
+                    app.metrics
+                        .record_webhook_event(source, kind, "unknown_kind");
+                    None
+                }
+            };
+            if let Some(item) = item {
+                items.push((inbox.workspace, item));
+                planned.push(Planned { source, kind });
+            }
+        }
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    let taken = app.take_in(items).await.inspect_err(|error| {
+        tracing::error!(%error, "webhook: the store could not take a delivery; Meta will retry it");
+    })?;
+    for (plan, taken) in planned.iter().zip(&taken) {
+        let outcome = match taken {
+            Taken::Ingested(pronto_core::store::Ingested::Stored { .. }) => "stored",
+            Taken::Ingested(pronto_core::store::Ingested::Duplicate { .. }) => "duplicate",
+            Taken::Confirmed { .. } => "confirmed",
+            Taken::Edited { .. } => "edited",
+            Taken::Unmatched => "unmatched",
+        };
+        app.metrics
+            .record_webhook_event(plan.source, plan.kind, outcome);
+    }
+    Ok(())
+}
+
+fn kind_name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::Message(_) => "message",
+        EventKind::Echo(_) => "echo",
+        EventKind::MessageEdit { .. } => "message_edit",
+        EventKind::Read { .. } => "read",
+        EventKind::Delivery { .. } => "delivery",
+        EventKind::Postback { .. } => "postback",
+        EventKind::Unknown { .. } => "unknown",
+    }
+}
+
+/// Who made a message the page sent, as the figures must see it:
+/// - Pronto's own reply (its outbox id in `metadata`, or Pronto's `app_id`): matched to the
+///   stored reply, never stored twice;
+/// - an app the settings name as automation, or a text the inbox lists as one of the page's
+///   automated responses (instant reply, away message, FAQ answer): `automation`;
+/// - anything else (Meta's Page Inbox, Business Suite, the Messenger app, another tool): a
+///   person answered elsewhere, `agent`.
+pub fn echo_author<S: Store>(app: &App<S>, settings: &MetaInbox, echo: &Echo) -> EchoAuthor {
+    let meta = &app.settings.meta;
+    let app_id = echo.app_id.as_deref();
+    let ours = app_id.is_some() && app_id == meta.app_id.as_deref();
+    let foreign = app_id.is_some() && meta.app_id.is_some() && !ours;
+    if !foreign && let Some(outbox) = echo.metadata.as_deref().and_then(outbox_of_metadata) {
+        return EchoAuthor::Pronto(Some(OutboxId(outbox)));
+    }
+    if ours {
+        return EchoAuthor::Pronto(None);
+    }
+    let automated_app = app_id.is_some_and(|id| meta.automation_app_ids.iter().any(|a| a == id));
+    let text = echo.text.as_deref().unwrap_or("");
+    if automated_app || settings.is_automated_text(text) {
+        return EchoAuthor::Automation;
+    }
+    // Meta's own inboxes (PAGE_INBOX_APP_ID, INSTAGRAM_INBOX_APP_ID) send both people's
+    // replies and the page's automated responses under one app id: only the text tells.
+    EchoAuthor::Person
+}
+
+/// See [`echo_author`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EchoAuthor {
+    /// Pronto sent it; the outbox entry when the metadata names it.
+    Pronto(Option<OutboxId>),
+    Automation,
+    Person,
+}
+
+fn echo_item<S: Store>(
+    app: &App<S>,
+    inbox: &Inbox,
+    settings: &MetaInbox,
+    event: &meta::Event,
+    echo: &Echo,
+) -> Inbound {
+    let author = echo_author(app, settings, echo);
+    let message = Incoming {
+        inbox: inbox.id,
+        // An echo goes from the page to the person.
+        contact_external_id: event.recipient.clone(),
+        contact_name: event.recipient.clone(),
+        channel_message_id: echo.mid.clone(),
+        at: event.timestamp,
+        author: match author {
+            EchoAuthor::Automation => Author::Automation,
+            EchoAuthor::Pronto(_) | EchoAuthor::Person => Author::Agent,
+        },
+        text: echo.text.clone().unwrap_or_default(),
+        attachments: attachments(&echo.attachments),
+    };
+    match author {
+        EchoAuthor::Pronto(Some(outbox)) => Inbound::Echo { outbox, message },
+        _ => Inbound::Message(message),
+    }
+}
+
+fn attachments(list: &[MetaAttachment]) -> Vec<Attachment> {
+    list.iter()
+        .filter_map(|a| {
+            Some(Attachment {
+                kind: a.kind.clone(),
+                url: a.url.clone()?,
+                name: a.title.clone(),
+            })
+        })
+        .collect()
+}
