@@ -19,7 +19,9 @@
 # CUSTOMERS (1000), WARMUP (s, 3), CEILING_ROWS (200000), CEILING_BATCH (100),
 # BACKENDS ("sqlite postgres"; postgres is skipped when unreachable unless asked for alone),
 # PG_URL (postgres://postgres@127.0.0.1:5432; a scratch database is created and dropped),
-# PORT (7311), GRAPH_PORT (7312), KEEP=1 keeps the work folder (logs, databases).
+# PORT (7311), GRAPH_PORT (7312), KEEP=1 keeps the work folder (logs, databases),
+# CALIBRATE=0 skips the first rows (the generator against `pronto-loadtest sink`, which
+# stores nothing: the generator's own limit on this machine).
 # PRONTO and LOADTEST name other binaries (e.g. a baseline build); SKIP_BUILD=1 skips cargo.
 # The machine is shared: the generator runs on one thread (--threads) beside the server.
 set -euo pipefail
@@ -143,7 +145,9 @@ load() {
     grep -v '^{' "$WORK/run.out" || true
     local line
     line=$(grep '^{' "$WORK/run.out" | tail -1)
-    [ -n "$line" ] && echo "$line" | jq -c --arg b "$BACKEND" --arg l "$label" '. + {backend: $b, run: $l}' >> "$RESULTS"
+    if [ -n "$line" ]; then
+        echo "$line" | jq -c --arg b "$BACKEND" --arg l "$label" '. + {backend: $b, run: $l}' >> "$RESULTS"
+    fi
 }
 
 ceiling() {
@@ -158,6 +162,18 @@ RESULTS=$WORK/results.jsonl
 CEILINGS=$WORK/ceilings.jsonl
 : > "$RESULTS"
 : > "$CEILINGS"
+
+# The generator alone, against a sink that checks signatures and stores nothing: the figures
+# below mean something only well under these.
+if [ "${CALIBRATE:-1}" = 1 ]; then
+    BACKEND=none
+    "$LOADTEST" sink --listen "127.0.0.1:$PORT" --secret "$APP_SECRET" > /dev/null &
+    SERVER_PID=$!
+    wait_for "$BASE/" "$SERVER_PID"
+    load sink-closed --duration 5 --per-post 1
+    load "sink-open-$RATE" --duration 5 --per-post 1 --rate "$RATE"
+    stop_server
+fi
 
 for BACKEND in $BACKENDS; do
     mkdir -p "$WORK/$BACKEND"

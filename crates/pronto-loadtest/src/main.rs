@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pronto_loadtest::db::{self, Db};
 use pronto_loadtest::graph::StandIn;
-use pronto_loadtest::webhooks;
+use pronto_loadtest::{payload, webhooks};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +76,14 @@ enum Command {
         /// Also prints the summary as one JSON line.
         #[arg(long)]
         json: bool,
+    },
+    /// Answers signed deliveries to `/webhooks/meta` with 200 (others with 403) and stores
+    /// nothing: what the generator achieves alone, to tell its limits from the server's.
+    Sink {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        #[arg(long)]
+        secret: String,
     },
     /// Measures plain batched INSERTs of message rows: the database's ceiling.
     Ceiling {
@@ -157,6 +165,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             page,
             instagram,
         } => graph(listen, page, instagram).await,
+        Command::Sink { listen, secret } => sink(listen, secret).await,
         Command::Webhooks {
             url,
             secret,
@@ -306,5 +315,32 @@ async fn graph(
     println!("{}", stand_in.url());
     // Serves until the process is killed (or interrupted).
     let _ = tokio::signal::ctrl_c().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sink(listen: SocketAddr, secret: String) -> Result<ExitCode, Failure> {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    let secret = std::sync::Arc::new(secret);
+    let check = move |headers: HeaderMap, body: Bytes| async move {
+        let signature = headers
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok());
+        if signature == Some(payload::sign(secret.as_bytes(), &body).as_str()) {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    };
+    let app = axum::Router::new().route("/webhooks/meta", axum::routing::post(check));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    println!("http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
