@@ -11,12 +11,13 @@
 # Runs per backend, each on a fresh database and server:
 #   closed   closed loop, 1 message per POST, as fast as the server answers (max rate)
 #   batch    closed loop, BATCH messages per POST (Meta batches under load)
-#   open     open loop at RATE messages/s, 1 per POST: latency percentiles at a steady rate
+#   open     open loop at RATE messages/s, 1 per POST: latency percentiles at a steady rate,
+#            and again at OPEN_SHARE % (50) of the closed loop's rate, which the server sustains
 #   ceiling  plain multi-row INSERTs of message rows in transactions of CEILING_BATCH, and of 1
 # Latency is per POST, from its send (open loop: its due time) to the 200.
 #
 # Settings (environment): DURATION (s, 30), RATE (5000), BATCH (10), CONNECTIONS (32),
-# CUSTOMERS (1000), WARMUP (s, 3), CEILING_ROWS (200000), CEILING_BATCH (100),
+# CUSTOMERS (1000), WARMUP (s, 3), OPEN_SHARE (%, 50; 0 skips), CEILING_ROWS (200000), CEILING_BATCH (100),
 # BACKENDS ("sqlite postgres"; postgres is skipped when unreachable unless asked for alone),
 # PG_URL (postgres://postgres@127.0.0.1:5432; a scratch database is created and dropped),
 # PORT (7311), GRAPH_PORT (7312), KEEP=1 keeps the work folder (logs, databases),
@@ -33,6 +34,7 @@ BATCH=${BATCH:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 CUSTOMERS=${CUSTOMERS:-1000}
 WARMUP=${WARMUP:-3}
+OPEN_SHARE=${OPEN_SHARE:-50}
 CEILING_ROWS=${CEILING_ROWS:-200000}
 CEILING_BATCH=${CEILING_BATCH:-100}
 BACKENDS=${BACKENDS:-sqlite postgres}
@@ -208,6 +210,15 @@ for BACKEND in $BACKENDS; do
     load closed --duration "$DURATION" --per-post 1
     load "batch-$BATCH" --duration "$DURATION" --per-post "$BATCH"
     load "open-$RATE" --duration "$DURATION" --per-post 1 --rate "$RATE"
+    # RATE may be more than the server sustains (then its latencies only grow with time): also
+    # an open loop at OPEN_SHARE % of the closed loop's maximum, a load it does sustain.
+    if [ "$OPEN_SHARE" -gt 0 ]; then
+        max=$(jq -r --arg b "$BACKEND" 'select(.backend == $b and .run == "closed") | .messages_per_second | floor' "$RESULTS")
+        share=$(( ${max:-0} * OPEN_SHARE / 100 ))
+        if [ "$share" -gt 0 ]; then
+            load "open-$share" --duration "$DURATION" --per-post 1 --rate "$share"
+        fi
+    fi
     stop_server
     # The ceiling runs alone, as the server did.
     ceiling "$CEILING_BATCH" "$CEILING_ROWS"
@@ -221,8 +232,9 @@ done
 echo
 echo "== webhooks (messages acknowledged per second; latency per POST, ms)"
 {
-    echo "backend run msg/s acked p50 p90 p99 p99.9 max not-200 errors"
+    echo "backend run msg/s acked sent/due p50 p90 p99 p99.9 max not-200 errors"
     jq -r '[.backend, .run, (.messages_per_second | floor), .acked_messages,
+            (if .due_posts then "\(.posts)/\(.due_posts)" else "-" end),
             .latency_ms.p50, .latency_ms.p90, .latency_ms.p99, .latency_ms["p99.9"], .latency_ms.max,
             ([.statuses[]] | add // 0), .transport_errors] | @tsv' "$RESULTS"
 } | column -t

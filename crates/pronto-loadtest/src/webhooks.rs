@@ -58,6 +58,9 @@ pub struct Report {
     pub elapsed: Duration,
     /// POSTs started (first attempts).
     pub posts: u64,
+    /// Open loop: the POSTs due within the duration. More than `posts` when the server fell
+    /// behind: the rest were still waiting for a connection at the end.
+    pub due_posts: Option<u64>,
     pub acked_posts: u64,
     pub acked_messages: u64,
     /// Answers other than 200, by status, over all attempts.
@@ -95,6 +98,7 @@ impl Report {
             "connections": options.connections,
             "seconds": self.elapsed.as_secs_f64(),
             "posts": self.posts,
+            "due_posts": self.due_posts,
             "acked_posts": self.acked_posts,
             "acked_messages": self.acked_messages,
             "messages_per_second": self.throughput(),
@@ -139,6 +143,14 @@ impl Report {
             ms(self.percentile_us(0.999)),
             ms(self.latencies_us.last().copied().unwrap_or(0)),
         );
+        if let Some(due) = self.due_posts.filter(|&due| due > self.posts) {
+            let _ = writeln!(
+                out,
+                "  behind: only {} of the {due} POSTs due were sent ({:.1}%): the server did not keep up",
+                self.posts,
+                100.0 * self.posts as f64 / due as f64
+            );
+        }
         let statuses: Vec<String> = self
             .statuses
             .iter()
@@ -299,6 +311,11 @@ pub async fn run(options: Options, progress: &ProgressBar) -> std::io::Result<Re
     // the last answer.
     report.elapsed = shared.start.elapsed();
     report.latencies_us.sort_unstable();
+    if shared.options.rate > 0 {
+        let posts_per_second = shared.options.rate as f64 / shared.options.per_post.max(1) as f64;
+        report.due_posts =
+            Some((shared.options.duration.as_secs_f64() * posts_per_second).ceil() as u64);
+    }
     if let Some(file) = &shared.acked_file {
         file.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
     }
