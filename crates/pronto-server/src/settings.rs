@@ -339,7 +339,7 @@ impl Settings {
         &mut self,
         name: &dyn Fn(&str) -> String,
         get: &dyn Fn(&str) -> Option<String>,
-        number: &dyn Fn(&str, u64, u64) -> Result<Option<u64>, SettingsError>,
+        number: &NumberSetting<'_>,
     ) -> Result<(), SettingsError> {
         let meta = &mut self.meta;
         let digits = |key: &str, value: &str| -> Result<String, SettingsError> {
@@ -486,6 +486,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()
 }
+
+/// Reads a whole-number setting within bounds.
+type NumberSetting<'a> = dyn Fn(&str, u64, u64) -> Result<Option<u64>, SettingsError> + 'a;
 
 enum Source<'a> {
     File(FileValues),

@@ -11,6 +11,7 @@ mod api {
     mod errors;
     mod events;
     mod inboxes;
+    mod meta;
     mod templates;
     mod tenancy;
 }

@@ -32,6 +32,7 @@ pub async fn run_all<S: Store>(store: &S) {
     conversation_lists_and_paging(store).await;
     replies_and_the_outbox(store).await;
     an_echo_ingested_before_the_acceptance_counts_once(store).await;
+    a_delivery_is_taken_in_whole_or_not_at_all(store).await;
     availability(store).await;
     the_log_in_order_with_paging(store).await;
     snapshots(store).await;
@@ -2047,6 +2048,146 @@ pub async fn an_echo_ingested_before_the_acceptance_counts_once<S: Store>(store:
         Ingested::Duplicate { message: reply.id }
     );
     assert_eq!(store.outbox_depth().await.unwrap(), depth);
+}
+
+pub async fn a_delivery_is_taken_in_whole_or_not_at_all<S: Store>(store: &S) {
+    let w = world(store, "delivery", ChannelKind::Messenger).await;
+    let other = world(store, "delivery-2", ChannelKind::Messenger).await;
+    let ws = w.ws.id;
+    let before = all_events(store, ws, w.inbox.id).await.len();
+    // A delivery whose last item the store refuses: nothing of it is kept.
+    let broken = vec![
+        (
+            ws,
+            Inbound::Message(incoming(w.inbox.id, "p1", "d-1", T0, Author::Customer)),
+        ),
+        (
+            other.ws.id,
+            Inbound::Message(incoming(other.inbox.id, "p9", "d-9", T0, Author::Customer)),
+        ),
+        (
+            ws,
+            Inbound::Message(incoming(w.inbox.id, "", "d-2", T0, Author::Customer)),
+        ),
+    ];
+    assert!(matches!(
+        store.take_in(&broken).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(all_events(store, ws, w.inbox.id).await.len(), before);
+    assert!(
+        all_events(store, other.ws.id, other.inbox.id)
+            .await
+            .is_empty()
+    );
+
+    // The same delivery without the bad item, twice (Meta retries): stored once, in order,
+    // answers in the items' order across workspaces.
+    let good = &broken[..2];
+    let taken = store.take_in(good).await.unwrap();
+    assert!(matches!(taken[0], Taken::Ingested(Ingested::Stored { .. })));
+    assert!(matches!(taken[1], Taken::Ingested(Ingested::Stored { .. })));
+    let again = store.take_in(good).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|t| matches!(t, Taken::Ingested(Ingested::Duplicate { .. })))
+    );
+    let Taken::Ingested(Ingested::Stored { conversation, .. }) = &taken[0] else {
+        unreachable!()
+    };
+    let c = conversation.id;
+
+    // An edit changes the text and no figure; an edit of an unknown message is unmatched.
+    let edits = vec![
+        (
+            ws,
+            Inbound::Edit {
+                inbox: w.inbox.id,
+                channel_message_id: "d-1".into(),
+                text: "message d-1, edited".into(),
+                at: T0 + 1,
+            },
+        ),
+        (
+            ws,
+            Inbound::Edit {
+                inbox: w.inbox.id,
+                channel_message_id: "nope".into(),
+                text: "x".into(),
+                at: T0 + 1,
+            },
+        ),
+    ];
+    let events = all_events(store, ws, w.inbox.id).await.len();
+    let taken = store.take_in(&edits).await.unwrap();
+    assert!(
+        matches!(&taken[0], Taken::Edited { message, .. } if message.text == "message d-1, edited")
+    );
+    assert_eq!(taken[1], Taken::Unmatched);
+    assert_eq!(all_events(store, ws, w.inbox.id).await.len(), events);
+
+    // The echo of a pending reply confirms it at the echo's instant; its later acceptance
+    // by the sender changes nothing, and a second echo is a duplicate.
+    let (reply, entry, _) = store
+        .reply(ws, c, w.agent.id, "Yes!", T0 + MINUTE)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_outbox(ChannelKind::Messenger, 10, T0 + MINUTE)
+        .await
+        .unwrap();
+    assert!(claimed.iter().any(|e| e.id == entry.id));
+    let echo = Inbound::Echo {
+        outbox: entry.id,
+        message: Incoming {
+            text: "Yes!".into(),
+            ..incoming(w.inbox.id, "p1", "mid.echo", T0 + 2 * MINUTE, Author::Agent)
+        },
+    };
+    let taken = store.take_in(&[(ws, echo.clone())]).await.unwrap();
+    let Taken::Confirmed {
+        message, events, ..
+    } = &taken[0]
+    else {
+        panic!("{taken:?}")
+    };
+    assert_eq!(
+        (message.id, message.at, &message.delivery),
+        (reply.id, T0 + 2 * MINUTE, &Delivery::Sent)
+    );
+    assert_eq!(events.len(), 1);
+    let accepted = SendOutcome::Accepted {
+        channel_message_id: "mid.echo".into(),
+        at: T0 + 3 * MINUTE,
+    };
+    let (_, events, _) = store
+        .finish_send(&entry, &accepted, T0 + 3 * MINUTE)
+        .await
+        .unwrap();
+    assert!(events.is_empty());
+    let taken = store.take_in(&[(ws, echo)]).await.unwrap();
+    assert_eq!(
+        taken[0],
+        Taken::Ingested(Ingested::Duplicate { message: reply.id })
+    );
+    let messages = store.messages(ws, c).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.author == Author::Agent)
+            .count(),
+        1
+    );
+    for other_entry in claimed.iter().filter(|e| e.id != entry.id) {
+        let failed = SendOutcome::Failed {
+            reason: "cleanup".into(),
+        };
+        store
+            .finish_send(other_entry, &failed, T0 + 3 * MINUTE)
+            .await
+            .unwrap();
+    }
 }
 
 pub async fn availability<S: Store>(store: &S) {

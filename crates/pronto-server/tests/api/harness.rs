@@ -4,6 +4,7 @@ use pronto_badge::Millis;
 use pronto_badge::parse_instant;
 use pronto_core::store::Store;
 use pronto_core::{InboxId, Incoming, WorkspaceId};
+use pronto_loadtest::graph::StandIn;
 use pronto_server::admin::add_user;
 use pronto_server::crypto::SecretKey;
 use pronto_server::{ManualClock, RunningServer, Server, Settings};
@@ -171,7 +172,14 @@ pub struct TestServer<S: Backend> {
     pub place: Place,
     pub key: SecretKey,
     pub client: reqwest::Client,
+    /// The stand-in for Meta's Graph API this server calls.
+    pub graph: StandIn,
 }
+
+/// The test installation's Meta app.
+pub const META_APP_SECRET: &str = "test-app-secret-0123";
+pub const META_APP_ID: &str = "555000111";
+pub const META_VERIFY_TOKEN: &str = "verify-me-please";
 
 pub fn settings(place: &Place) -> Settings {
     Settings {
@@ -207,7 +215,13 @@ impl<S: Backend> TestServer<S> {
         key: SecretKey,
         configure: impl FnOnce(Server<S>) -> Server<S>,
     ) -> Self {
-        let settings = settings(&place);
+        let graph = StandIn::start().await;
+        let mut settings = settings(&place);
+        settings.meta.app_secret = Some(META_APP_SECRET.to_owned());
+        settings.meta.app_id = Some(META_APP_ID.to_owned());
+        settings.meta.verify_token = Some(META_VERIFY_TOKEN.to_owned());
+        settings.meta.graph_url = graph.url();
+        settings.meta.instagram_graph_url = graph.url();
         let store = S::open(&place).await;
         let server = configure(
             Server::new(store, settings)
@@ -227,6 +241,7 @@ impl<S: Backend> TestServer<S> {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            graph,
         }
     }
 
@@ -331,6 +346,60 @@ impl<S: Backend> TestServer<S> {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         InboxId(body["id"].as_i64().unwrap())
+    }
+
+    /// Connects a Messenger inbox for `page_id` through the API (the stand-in knows the page),
+    /// without the backfill unless `settings` asks for it.
+    pub async fn messenger(&self, admin: &User, page_id: &str, settings: Value) -> InboxId {
+        let token = format!("EAAB-{page_id}");
+        self.graph
+            .add_page(page_id, &format!("Page {page_id}"), &token);
+        let mut messenger =
+            serde_json::json!({"page_id": page_id, "page_access_token": token, "backfill": false});
+        if let Value::Object(extra) = settings {
+            for (key, value) in extra {
+                messenger[key] = value;
+            }
+        }
+        let (status, body) = self
+            .post(
+                "/api/v1/inboxes",
+                &admin.token,
+                serde_json::json!({"name": format!("Page {page_id}"), "channel": "messenger", "messenger": messenger}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        InboxId(body["id"].as_i64().unwrap())
+    }
+
+    /// POSTs a webhook delivery signed with the app secret; the status and body.
+    pub async fn webhook(&self, body: &[u8]) -> (StatusCode, String) {
+        self.webhook_signed(
+            body,
+            Some(&pronto_loadtest::payload::sign(
+                META_APP_SECRET.as_bytes(),
+                body,
+            )),
+        )
+        .await
+    }
+
+    pub async fn webhook_signed(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> (StatusCode, String) {
+        let mut request = self
+            .client
+            .post(format!("{}/webhooks/meta", self.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap())
     }
 
     /// A customer's message arriving on a channel, at the clock's time.

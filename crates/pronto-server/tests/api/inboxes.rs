@@ -10,15 +10,29 @@ async fn inboxes_are_created_changed_and_deleted_with_secrets_sealed<S: Backend>
     let server = TestServer::<S>::start().await;
     let admin = server.user("ann@example.com", true, "Acme").await;
     let token = "EAAB-secret-page-token-123";
+    server.graph.add_page("1234567890", "Acme Shop", token);
+    server.graph.add_page("1234567890", "Acme Shop", "EAAB-new");
     let (status, body) = server
         .post(
             "/api/v1/inboxes",
             &admin.token,
             json!({"name": "Facebook Page", "channel": "messenger",
-                   "messenger": {"page_id": "1234567890", "page_access_token": token}}),
+                   "messenger": {"page_id": "1234567890", "page_access_token": token, "backfill": false}}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["settings"]["page_name"], "Acme Shop");
+    // Connecting checked the token and subscribed the page to the app's webhooks.
+    let fields = &server.graph.subscriptions()["1234567890"];
+    for field in [
+        "messages",
+        "message_echoes",
+        "messaging_postbacks",
+        "message_reads",
+        "message_deliveries",
+    ] {
+        assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+    }
     assert_eq!(body["channel"], "messenger");
     assert_eq!(body["channel_key"], "1234567890");
     assert_eq!(body["has_secrets"], true);
@@ -46,10 +60,44 @@ async fn inboxes_are_created_changed_and_deleted_with_secrets_sealed<S: Backend>
             "/api/v1/inboxes",
             &admin.token,
             json!({"name": "Again", "channel": "messenger",
-                   "messenger": {"page_id": "1234567890", "page_access_token": "x"}}),
+                   "messenger": {"page_id": "1234567890", "page_access_token": token}}),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // A token Meta refuses, or one of another page, is shown with Meta's message.
+    let (status, body) = server
+        .post(
+            "/api/v1/inboxes",
+            &admin.token,
+            json!({"name": "Bad", "channel": "messenger",
+                   "messenger": {"page_id": "777", "page_access_token": "expired"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "meta_refused");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid OAuth access token"),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/inboxes",
+            &admin.token,
+            json!({"name": "Other page", "channel": "messenger",
+                   "messenger": {"page_id": "777", "page_access_token": token}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1234567890"),
+        "{body}"
+    );
     let (status, _) = server
         .post(
             "/api/v1/inboxes",
