@@ -29,4 +29,5 @@ id! {
     OutboxId,
     TokenId,
     TemplateId,
+    FileId,
 }

@@ -295,6 +295,46 @@ pub struct OutboxEntry {
     pub created_at: Millis,
 }
 
+/// A channel's attachment still to fetch and keep (channels' URLs expire).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentFetch {
+    pub workspace: WorkspaceId,
+    pub message: MessageId,
+    /// The attachment's place in the message's list.
+    pub position: u32,
+    pub url: String,
+    /// Tries so far, this claim included.
+    pub attempts: u32,
+}
+
+/// How fetching an attachment ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// Fetched: kept as a file, and the message's attachment points to it.
+    Kept {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+    /// Try again at `at`.
+    Retry { at: Millis },
+    /// Never: the attachment keeps the channel's URL and `reason`.
+    GiveUp { reason: String },
+}
+
+/// A file Pronto keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub id: FileId,
+    pub message: MessageId,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Where the API serves a kept file.
+pub fn file_url(id: FileId) -> String {
+    format!("/api/v1/files/{id}")
+}
+
 /// How a send ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -571,6 +611,29 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> impl Future<Output = StoreResult<(Message, Vec<InboxEvent>, Vec<Change>)>> + Send;
     fn outbox_depth(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // Attachments.
+    /// Claims up to `limit` attachments due for fetching (due again after
+    /// [`OUTBOX_LEASE`] if their fetcher dies).
+    fn claim_attachment_fetches(
+        &self,
+        limit: u32,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Vec<AttachmentFetch>>> + Send;
+    /// Records how a fetch ended: kept, the message's attachment now points to
+    /// [`file_url`] (a `MessageUpdated` change).
+    fn finish_attachment_fetch(
+        &self,
+        fetch: &AttachmentFetch,
+        outcome: &FetchOutcome,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
+    /// A kept file of the workspace.
+    fn file(
+        &self,
+        workspace: WorkspaceId,
+        file: FileId,
+    ) -> impl Future<Output = StoreResult<StoredFile>> + Send;
 
     // Availability.
     fn set_availability(

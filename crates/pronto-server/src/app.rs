@@ -30,6 +30,8 @@ pub struct App<S: Store> {
     pub bus: Bus,
     pub metrics: Metrics,
     pub limiter: LoginLimiter,
+    /// Wakes the attachment fetcher when a delivery brought attachments.
+    pub attachment_signal: Arc<Notify>,
     /// Wakes the outbox worker of a channel kind when a reply is queued.
     outbox: HashMap<ChannelKind, Arc<Notify>>,
     shutdown: watch::Sender<bool>,
@@ -52,6 +54,7 @@ impl<S: Store> App<S> {
             bus: Bus::default(),
             metrics: Metrics::default(),
             limiter: LoginLimiter::default(),
+            attachment_signal: Arc::new(Notify::new()),
             outbox: ChannelKind::ALL
                 .iter()
                 .map(|kind| (*kind, Arc::new(Notify::new())))
@@ -164,6 +167,15 @@ impl<S: Store> App<S> {
     /// then publishes its changes and feeds the live badges.
     pub async fn take_in(&self, items: Vec<(WorkspaceId, Inbound)>) -> StoreResult<Vec<Taken>> {
         let taken = self.store.take_in(&items).await?;
+        let attachments = items.iter().any(|(_, item)| match item {
+            Inbound::Message(message) | Inbound::Echo { message, .. } => {
+                !message.attachments.is_empty()
+            }
+            Inbound::Edit { .. } => false,
+        });
+        if attachments {
+            self.attachment_signal.notify_one();
+        }
         let mut events: HashMap<WorkspaceId, Vec<InboxEvent>> = HashMap::new();
         for ((workspace, _), item) in items.iter().zip(&taken) {
             let (new_events, changes) = item.events_and_changes();

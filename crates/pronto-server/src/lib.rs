@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod bus;
 pub mod clock;

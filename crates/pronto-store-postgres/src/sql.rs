@@ -22,6 +22,14 @@ async fn next_id(conn: &mut Conn, table: &'static str) -> StoreResult<i64> {
         .map_err(db)
 }
 
+/// Claims due attachment fetches (SKIP LOCKED: nodes share the queue); each is due again
+/// after the lease if its fetcher dies.
+const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches f SET attempts = f.attempts + 1, due_at = $2 + $3 \
+     FROM (SELECT workspace_id, message_id, position FROM attachment_fetches WHERE due_at <= $2 \
+     ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) due \
+     WHERE f.workspace_id = due.workspace_id AND f.message_id = due.message_id AND f.position = due.position \
+     RETURNING f.workspace_id, f.message_id, f.position, f.url, f.attempts";
+
 /// SKIP LOCKED: concurrent claimers (other nodes) pass over what another one is claiming.
 /// An entry whose sender's lease ran out is due again.
 const CLAIM_OUTBOX: &str = "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, due_at = $3 + $4 \

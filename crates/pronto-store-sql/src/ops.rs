@@ -23,7 +23,7 @@ macro_rules! sql_ops {
         use pronto_core::conversation::Urgency;
         use pronto_core::store::{
             Change, ChangeKind, ConversationOrder, ConversationPage, ConversationQuery,
-            ConversationSummary, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
+            ConversationSummary, AttachmentFetch, FetchOutcome, StoredFile, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
             OutboxEntry, SendOutcome, Session, StoreError, StoreResult, TOKEN_USE_RESOLUTION,
             conversation_rank, preview,
         };
@@ -1035,6 +1035,7 @@ macro_rules! sql_ops {
                 },
             )
             .await?;
+            queue_attachment_fetches(conn, ws, &message, incoming.at).await?;
             let fact = InboxFact::Message {
                 conversation,
                 author: incoming.author,
@@ -1183,6 +1184,170 @@ macro_rules! sql_ops {
             }];
             let changes = record_changes(conn, ws, at, kinds).await?;
             Ok(Taken::Edited { message, changes })
+        }
+
+        /// Queues the message's attachments that are still on the channel's servers.
+        async fn queue_attachment_fetches(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            message: &Message,
+            now: Millis,
+        ) -> StoreResult<()> {
+            for (position, attachment) in message.attachments.iter().enumerate() {
+                if !(attachment.url.starts_with("https://") || attachment.url.starts_with("http://")) {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO attachment_fetches (workspace_id, message_id, position, url, attempts, due_at) VALUES ($1, $2, $3, $4, 0, $5)",
+                )
+                .bind(ws.0)
+                .bind(message.id.0)
+                .bind(position as i32)
+                .bind(&attachment.url)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn claim_attachment_fetches(
+            conn: &mut Conn,
+            limit: u32,
+            now: Millis,
+        ) -> StoreResult<Vec<AttachmentFetch>> {
+            let rows: Vec<(i64, i64, i32, String, i32)> = sqlx::query_as(CLAIM_ATTACHMENT_FETCHES)
+                .bind(i64::from(limit))
+                .bind(now)
+                .bind(OUTBOX_LEASE)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+            let mut fetches: Vec<AttachmentFetch> = rows
+                .into_iter()
+                .map(|(ws, message, position, url, attempts)| AttachmentFetch {
+                    workspace: WorkspaceId(ws),
+                    message: MessageId(message),
+                    position: position.max(0) as u32,
+                    url,
+                    attempts: attempts.max(0) as u32,
+                })
+                .collect();
+            fetches.sort_by_key(|f| (f.workspace, f.message, f.position));
+            Ok(fetches)
+        }
+
+        pub(crate) async fn finish_attachment_fetch(
+            conn: &mut Conn,
+            fetch: AttachmentFetch,
+            outcome: FetchOutcome,
+            now: Millis,
+        ) -> StoreResult<Vec<Change>> {
+            let ws = fetch.workspace;
+            let pending: Option<i32> = sqlx::query_scalar(
+                "SELECT attempts FROM attachment_fetches WHERE workspace_id = $1 AND message_id = $2 AND position = $3",
+            )
+            .bind(ws.0)
+            .bind(fetch.message.0)
+            .bind(fetch.position as i32)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+            if pending.is_none() {
+                // Finished by another fetcher, or the message is gone.
+                return Ok(Vec::new());
+            }
+            match outcome {
+                FetchOutcome::Retry { at } => {
+                    sqlx::query("UPDATE attachment_fetches SET due_at = $4 WHERE workspace_id = $1 AND message_id = $2 AND position = $3")
+                        .bind(ws.0)
+                        .bind(fetch.message.0)
+                        .bind(fetch.position as i32)
+                        .bind(at)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(Vec::new())
+                }
+                FetchOutcome::GiveUp { reason } => {
+                    tracing::info!(message = %fetch.message, %reason, "attachment not kept");
+                    delete_fetch(conn, &fetch).await?;
+                    Ok(Vec::new())
+                }
+                FetchOutcome::Kept { content_type, bytes } => {
+                    let Some(mut message) = load_message(conn, ws, fetch.message).await? else {
+                        delete_fetch(conn, &fetch).await?;
+                        return Ok(Vec::new());
+                    };
+                    let id = next_id(conn, "files").await?;
+                    sqlx::query(
+                        "INSERT INTO files (workspace_id, id, message_id, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(ws.0)
+                    .bind(id)
+                    .bind(message.id.0)
+                    .bind(&content_type)
+                    .bind(bytes.len() as i64)
+                    .bind(&bytes)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                    if let Some(attachment) = message.attachments.get_mut(fetch.position as usize) {
+                        attachment.url = pronto_core::store::file_url(FileId(id));
+                    }
+                    sqlx::query("UPDATE messages SET attachments = $3 WHERE workspace_id = $1 AND id = $2")
+                        .bind(ws.0)
+                        .bind(message.id.0)
+                        .bind(Json(&message.attachments))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    delete_fetch(conn, &fetch).await?;
+                    let inbox: i64 = sqlx::query_scalar("SELECT inbox_id FROM messages WHERE workspace_id = $1 AND id = $2")
+                        .bind(ws.0)
+                        .bind(message.id.0)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    let kinds = vec![ChangeKind::MessageUpdated {
+                        inbox: InboxId(inbox),
+                        conversation: message.conversation,
+                        message: message.id,
+                    }];
+                    record_changes(conn, ws, now, kinds).await
+                }
+            }
+        }
+
+        async fn delete_fetch(conn: &mut Conn, fetch: &AttachmentFetch) -> StoreResult<()> {
+            sqlx::query("DELETE FROM attachment_fetches WHERE workspace_id = $1 AND message_id = $2 AND position = $3")
+                .bind(fetch.workspace.0)
+                .bind(fetch.message.0)
+                .bind(fetch.position as i32)
+                .execute(conn)
+                .await
+                .map_err(db)?;
+            Ok(())
+        }
+
+        pub(crate) async fn file(conn: &mut Conn, ws: WorkspaceId, id: FileId) -> StoreResult<StoredFile> {
+            let row: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
+                "SELECT message_id, content_type, bytes FROM files WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(ws.0)
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(db)?;
+            let (message, content_type, bytes) = row.ok_or(StoreError::NotFound("file"))?;
+            Ok(StoredFile {
+                id,
+                message: MessageId(message),
+                content_type,
+                bytes,
+            })
         }
 
         pub(crate) async fn conversations(

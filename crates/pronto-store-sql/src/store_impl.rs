@@ -385,6 +385,34 @@ macro_rules! impl_store {
                 Ok(done)
             }
 
+            async fn claim_attachment_fetches(
+                &self,
+                limit: u32,
+                now: Millis,
+            ) -> StoreResult<Vec<AttachmentFetch>> {
+                $write!(self, |conn| sql::claim_attachment_fetches(conn, limit, now)
+                    .await)
+            }
+
+            async fn finish_attachment_fetch(
+                &self,
+                fetch: &AttachmentFetch,
+                outcome: &FetchOutcome,
+                now: Millis,
+            ) -> StoreResult<Vec<Change>> {
+                let (fetch, outcome) = (fetch.clone(), outcome.clone());
+                let changes = $write!(self, |conn| sql::finish_attachment_fetch(
+                    conn, fetch, outcome, now
+                )
+                .await)?;
+                self.publish(&changes);
+                Ok(changes)
+            }
+
+            async fn file(&self, workspace: WorkspaceId, file: FileId) -> StoreResult<StoredFile> {
+                $read!(self, |conn| sql::file(conn, workspace, file).await)
+            }
+
             async fn outbox_depth(&self) -> StoreResult<u64> {
                 $read!(self, |conn| sql::outbox_depth(conn).await)
             }

@@ -17,6 +17,11 @@ async fn next_id(conn: &mut Conn, table: &'static str) -> StoreResult<i64> {
         .map_err(db)
 }
 
+/// Claims due attachment fetches: each is due again after the lease if its fetcher dies.
+const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches SET attempts = attempts + 1, due_at = $2 + $3 \
+     WHERE (workspace_id, message_id, position) IN (SELECT workspace_id, message_id, position FROM attachment_fetches \
+     WHERE due_at <= $2 ORDER BY due_at LIMIT $1) RETURNING workspace_id, message_id, position, url, attempts";
+
 /// The one writer makes the claim atomic; an entry whose sender's lease ran out is due again.
 const CLAIM_OUTBOX: &str = "UPDATE outbox SET state = 'sending', attempts = attempts + 1, due_at = $3 + $4 \
      WHERE (workspace_id, id) IN (SELECT workspace_id, id FROM outbox WHERE channel = $1 AND due_at <= $3 \

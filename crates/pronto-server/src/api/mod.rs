@@ -5,6 +5,7 @@
 
 pub mod conversations;
 pub mod events;
+pub mod files;
 pub mod inboxes;
 pub mod ops;
 pub mod session;
@@ -73,6 +74,7 @@ routes! {
     patch "/api/v1/templates/{id}" => templates::update,
     delete "/api/v1/templates/{id}" => templates::delete,
     get "/api/v1/events" => events::stream,
+    get "/api/v1/files/{id}" => files::show,
     get "/webhooks/meta" => meta_webhook::verify,
     post "/webhooks/meta" => meta_webhook::receive,
 }

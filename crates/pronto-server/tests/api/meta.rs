@@ -721,7 +721,120 @@ async fn connecting_imports_the_last_30_days<S: Backend>() {
     server.stop().await;
 }
 
+/// A file host standing in for Meta's CDN: `/photo.jpg` (a small JPEG), `/big.bin` (1 MiB),
+/// anything else 404 (an expired URL).
+async fn cdn() -> String {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/photo.jpg",
+            get(|| async {
+                (
+                    [("content-type", "image/jpeg")],
+                    vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+                )
+            }),
+        )
+        .route("/big.bin", get(|| async { vec![7u8; 1 << 20] }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn attachments_are_kept_before_meta_s_urls_expire<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Shop").await;
+    server.messenger(&admin, PAGE, json!({})).await;
+    let cdn = cdn().await;
+    let mut event = message(PAGE, PSID, "m_pic", "", ms(t0()));
+    event["message"]["attachments"] = json!([
+        {"type": "image", "payload": {"url": format!("{cdn}/photo.jpg")}},
+        {"type": "file", "payload": {"url": format!("{cdn}/expired.pdf")}},
+    ]);
+    assert_eq!(
+        server.webhook(&page(vec![event], t0())).await.0,
+        StatusCode::OK
+    );
+    let body = until_thread(&server, &admin, "kept", |t| {
+        messages(t)[0]["attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/files/")
+    })
+    .await;
+    let attachments = &messages(&body)[0]["attachments"];
+    assert_eq!(attachments[0]["kind"], "image");
+    // The expired one keeps Meta's URL: nothing to keep.
+    assert_eq!(attachments[1]["url"], format!("{cdn}/expired.pdf"));
+    let path = attachments[0]["url"].as_str().unwrap();
+    let response = server
+        .client
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]
+    );
+    // Another workspace does not see it; nobody unauthenticated does.
+    let stranger = server.user("eve@example.com", true, "Other").await;
+    let (status, _) = server.get(path, &stranger.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = server.get(path, "nope").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Over the size limit: not kept.
+    let fetch = pronto_core::store::AttachmentFetch {
+        workspace: admin.workspace,
+        message: pronto_core::MessageId(1),
+        position: 0,
+        url: format!("{cdn}/big.bin"),
+        attempts: 1,
+    };
+    let client = reqwest::Client::new();
+    let outcome = pronto_server::attachments::fetch_one(&client, &fetch, 1000, t0()).await;
+    assert!(
+        matches!(outcome, pronto_core::store::FetchOutcome::GiveUp { reason } if reason.contains("limit"))
+    );
+    let outcome = pronto_server::attachments::fetch_one(&client, &fetch, 2 << 20, t0()).await;
+    assert!(
+        matches!(outcome, pronto_core::store::FetchOutcome::Kept { bytes, .. } if bytes.len() == 1 << 20)
+    );
+    server.stop().await;
+}
+
+/// The store cannot take a delivery: 503, so that Meta delivers it again; nothing is kept.
+async fn a_delivery_the_store_cannot_take_is_answered_503<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Shop").await;
+    server.messenger(&admin, PAGE, json!({})).await;
+    server.store().close_it().await;
+    let body = page(
+        vec![message(PAGE, PSID, "m_down", "Hello?", ms(t0()))],
+        t0(),
+    );
+    let (status, text) = server.webhook(&body).await;
+    assert!(status.is_server_error(), "{status}: {text}");
+    let (place, clock, key) = server.stop_for_restart().await;
+    let server = TestServer::<S>::start_in(place, clock, key, |s| s).await;
+    let (_, list) = server.get("/api/v1/conversations", &admin.token).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // Meta's retry is taken.
+    assert_eq!(server.webhook(&body).await.0, StatusCode::OK);
+    let (_, list) = server.get("/api/v1/conversations", &admin.token).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    server.stop().await;
+}
+
 crate::on_both_stores!(
+    attachments_are_kept_before_meta_s_urls_expire,
+    a_delivery_the_store_cannot_take_is_answered_503,
     the_handshake_and_signatures_guard_the_webhook,
     a_reply_goes_through_the_send_api_and_its_echo_is_not_stored_twice,
     echoes_of_replies_made_elsewhere_count_and_automated_ones_do_not,

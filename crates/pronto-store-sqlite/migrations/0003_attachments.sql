@@ -1,0 +1,30 @@
+-- Attachments kept by Pronto: channels' attachment URLs expire (Meta's do), so files are
+-- fetched once and kept here, size-limited. attachment_fetches is the durable queue of files
+-- still to fetch, written in the transaction that stores the message.
+
+INSERT INTO id_counters (name, last) VALUES ('files', 0);
+
+CREATE TABLE files (
+    workspace_id INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, id),
+    FOREIGN KEY (workspace_id, message_id) REFERENCES messages (workspace_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX files_message ON files (workspace_id, message_id);
+
+CREATE TABLE attachment_fetches (
+    workspace_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, message_id, position),
+    FOREIGN KEY (workspace_id, message_id) REFERENCES messages (workspace_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX attachment_fetches_due ON attachment_fetches (due_at);
