@@ -17,7 +17,8 @@
 # Latency is per POST, from its send (open loop: its due time) to the 200.
 #
 # Settings (environment): DURATION (s, 30), RATE (5000), BATCH (10), CONNECTIONS (32),
-# CUSTOMERS (1000), WARMUP (s, 3), OPEN_SHARE (%, 50; 0 skips), CEILING_ROWS (200000), CEILING_BATCH (100),
+# CUSTOMERS (1000), WARMUP (s, 3), SETTLE (s of pause before each run, 3),
+# OPEN_SHARE (%, 50; 0 skips), CEILING_ROWS (200000), CEILING_BATCH (100),
 # BACKENDS ("sqlite postgres"; postgres is skipped when unreachable unless asked for alone),
 # PG_URL (postgres://postgres@127.0.0.1:5432; a scratch database is created and dropped),
 # PORT (7311), GRAPH_PORT (7312), KEEP=1 keeps the work folder (logs, databases),
@@ -35,6 +36,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 CUSTOMERS=${CUSTOMERS:-1000}
 WARMUP=${WARMUP:-3}
 OPEN_SHARE=${OPEN_SHARE:-50}
+SETTLE=${SETTLE:-3}
 CEILING_ROWS=${CEILING_ROWS:-200000}
 CEILING_BATCH=${CEILING_BATCH:-100}
 BACKENDS=${BACKENDS:-sqlite postgres}
@@ -141,6 +143,8 @@ set_up() {
 load() {
     local label=$1
     shift
+    # A pause, so that each run starts on a quiet server (and disk).
+    sleep "$SETTLE"
     echo "-- $BACKEND $label: $*"
     "$LOADTEST" webhooks --url "$BASE" --secret "$APP_SECRET" --page-id "$PAGE_ID" \
         --connections "$CONNECTIONS" --customers "$CUSTOMERS" --json "$@" > "$WORK/run.out" || true
@@ -209,9 +213,9 @@ for BACKEND in $BACKENDS; do
     fi
     load closed --duration "$DURATION" --per-post 1
     load "batch-$BATCH" --duration "$DURATION" --per-post "$BATCH"
-    load "open-$RATE" --duration "$DURATION" --per-post 1 --rate "$RATE"
     # RATE may be more than the server sustains (then its latencies only grow with time): also
-    # an open loop at OPEN_SHARE % of the closed loop's maximum, a load it does sustain.
+    # an open loop at OPEN_SHARE % of the closed loop's maximum, a load it does sustain; first,
+    # so that no backlog of the overload is left to slow it.
     if [ "$OPEN_SHARE" -gt 0 ]; then
         max=$(jq -r --arg b "$BACKEND" 'select(.backend == $b and .run == "closed") | .messages_per_second | floor' "$RESULTS")
         share=$(( ${max:-0} * OPEN_SHARE / 100 ))
@@ -219,6 +223,7 @@ for BACKEND in $BACKENDS; do
             load "open-$share" --duration "$DURATION" --per-post 1 --rate "$share"
         fi
     fi
+    load "open-$RATE" --duration "$DURATION" --per-post 1 --rate "$RATE"
     stop_server
     # The ceiling runs alone, as the server did.
     ceiling "$CEILING_BATCH" "$CEILING_ROWS"
