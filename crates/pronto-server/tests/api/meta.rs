@@ -832,7 +832,104 @@ async fn a_delivery_the_store_cannot_take_is_answered_503<S: Backend>() {
     server.stop().await;
 }
 
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../pronto-channels/tests/fixtures/meta/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Meta's exact shapes, end to end: what each event becomes.
+async fn fixtures_in_meta_s_shapes_are_taken_in<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Shop").await;
+    server
+        .messenger(&admin, PAGE, json!({"automated_texts": ["Thanks for your message! We usually reply within a few hours."]}))
+        .await;
+    server
+        .graph
+        .add_instagram("17841400000000001", "acme.shop", "IGAA-t");
+    let (status, body) = server
+        .post("/api/v1/inboxes", &admin.token,
+            json!({"name": "IG", "channel": "instagram", "instagram": {"access_token": "IGAA-t", "backfill": false}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server.clock.set(1_763_629_900_000);
+    for name in [
+        "messenger_text.json",
+        "messenger_attachments_quick_reply.json",
+        "messenger_echo_from_app.json",
+        "messenger_echo_page_inbox_standby.json",
+        "messenger_postback_read_delivery_edit.json",
+        "instagram_message_and_echo.json",
+    ] {
+        let (status, text) = server.webhook(&fixture(name)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {text}");
+    }
+    let (_, list) = server
+        .get("/api/v1/conversations?status=open", &admin.token)
+        .await;
+    let mut threads = Vec::new();
+    for item in list["items"].as_array().unwrap() {
+        let (_, body) = server
+            .get(
+                &format!("/api/v1/conversations/{}", item["id"]),
+                &admin.token,
+            )
+            .await;
+        let lines: Vec<String> = messages(&body)
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m["author"].as_str().unwrap(),
+                    m["text"].as_str().unwrap()
+                )
+            })
+            .collect();
+        threads.push((body["channel"].as_str().unwrap().to_owned(), lines));
+    }
+    threads.sort();
+    assert_eq!(
+        threads,
+        [
+            (
+                "instagram".to_owned(),
+                vec![
+                    "customer How much is the red bag?".to_owned(),
+                    "agent It's 49 €.".to_owned()
+                ]
+            ),
+            (
+                "messenger".to_owned(),
+                vec![
+                    "customer Hi! Is the blue jacket still in stock in size M?".to_owned(),
+                    "customer ".to_owned(),
+                    "customer Size L, sorry".to_owned(),
+                    "agent Yes, size M is in stock. Shall I reserve one for you?".to_owned(),
+                    "automation Thanks for your message! We usually reply within a few hours."
+                        .to_owned(),
+                    "customer Talk to a person".to_owned(),
+                ]
+            ),
+        ]
+    );
+    let text = metrics(&server).await;
+    for line in [
+        r#"{source="page",kind="read",outcome="ignored"} 1"#,
+        r#"{source="page",kind="delivery",outcome="ignored"} 1"#,
+        r#"{source="page",kind="message_edit",outcome="edited"} 1"#,
+        r#"{source="page",kind="reaction",outcome="unknown_kind"} 1"#,
+        r#"{source="instagram",kind="echo",outcome="stored"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    server.stop().await;
+}
+
 crate::on_both_stores!(
+    fixtures_in_meta_s_shapes_are_taken_in,
     attachments_are_kept_before_meta_s_urls_expire,
     a_delivery_the_store_cannot_take_is_answered_503,
     the_handshake_and_signatures_guard_the_webhook,
