@@ -411,6 +411,34 @@ impl LiveBadges {
         }
         Ok(saved)
     }
+
+    /// The figures of an inbox at `now` with the starts its window counts (settled, not
+    /// excluded, in the contract's order, conversations named by their store ids): what the
+    /// dashboard pools across inboxes and draws.
+    pub fn windowed_starts(
+        &self,
+        inbox: InboxId,
+        now: Millis,
+    ) -> Option<(Figures, Vec<(ConversationId, pronto_badge::Start)>)> {
+        let entry = self.entry(inbox)?;
+        let badge = entry.lock().expect("inbox badge");
+        let at = badge.evaluation_time(now);
+        let figures = badge.engine.figures(at).ok()?;
+        let included = badge.engine.recent_included(at).ok()?;
+        let (Some(from), Some(to)) = (figures.window.from, figures.window.to) else {
+            return Some((figures, Vec::new()));
+        };
+        let starts = included
+            .into_iter()
+            .filter(|s| s.at() >= from && s.at() <= to)
+            .filter(|s| s.is_answered() || at - s.at() >= self.rules.reply_window)
+            .filter_map(|s| {
+                let name = *badge.names.get(s.conversation.0 as usize)?;
+                Some((name, s))
+            })
+            .collect();
+        Some((figures, starts))
+    }
 }
 
 /// Every event of an inbox with `seq > after_seq`, page by page (see [`Store::inbox_events`]).

@@ -50,6 +50,10 @@ pub struct MetaSettings {
     /// `PRONTO_META_APP_SECRET`: signs Meta's webhook deliveries. Without it, `/webhooks/meta`
     /// refuses every delivery (nothing unsigned is ever taken in).
     pub app_secret: Option<String>,
+    /// `PRONTO_META_INSTAGRAM_APP_SECRET`: the Instagram app secret of the app's "Instagram API
+    /// with Instagram Login" product, when it differs: Instagram deliveries may be signed with
+    /// either, and both are accepted.
+    pub instagram_app_secret: Option<String>,
     /// `PRONTO_META_VERIFY_TOKEN`: the token typed into Meta's webhook settings, echoed back in
     /// the subscription handshake.
     pub verify_token: Option<String>,
@@ -72,6 +76,7 @@ impl Default for MetaSettings {
     fn default() -> Self {
         Self {
             app_secret: None,
+            instagram_app_secret: None,
             verify_token: None,
             app_id: None,
             graph_url: "https://graph.facebook.com".to_owned(),
@@ -88,6 +93,7 @@ impl fmt::Debug for MetaSettings {
         let hidden = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
         f.debug_struct("MetaSettings")
             .field("app_secret", &hidden(&self.app_secret))
+            .field("instagram_app_secret", &hidden(&self.instagram_app_secret))
             .field("verify_token", &hidden(&self.verify_token))
             .field("app_id", &self.app_id)
             .field("graph_url", &self.graph_url)
@@ -188,6 +194,7 @@ struct FileSettings {
     snapshot_seconds: Option<u64>,
     figures_seconds: Option<u64>,
     meta_app_secret: Option<String>,
+    meta_instagram_app_secret: Option<String>,
     meta_verify_token: Option<String>,
     meta_app_id: Option<String>,
     meta_graph_url: Option<String>,
@@ -352,16 +359,21 @@ impl Settings {
             }
             Ok(value.to_owned())
         };
-        if let Some(secret) = get("meta_app_secret") {
-            let secret = secret.trim();
-            if secret.len() < 8 || secret.chars().any(char::is_whitespace) {
-                // The message never repeats the value.
-                return Err(SettingsError::new(
-                    name("meta_app_secret"),
-                    "give the app secret from the Meta app's Basic settings",
-                ));
+        for (key, slot) in [
+            ("meta_app_secret", &mut meta.app_secret),
+            ("meta_instagram_app_secret", &mut meta.instagram_app_secret),
+        ] {
+            if let Some(secret) = get(key) {
+                let secret = secret.trim();
+                if secret.len() < 8 || secret.chars().any(char::is_whitespace) {
+                    // The message never repeats the value.
+                    return Err(SettingsError::new(
+                        name(key),
+                        "give the app secret from the Meta app's settings",
+                    ));
+                }
+                *slot = Some(secret.to_owned());
             }
-            meta.app_secret = Some(secret.to_owned());
         }
         if let Some(token) = get("meta_verify_token") {
             let token = token.trim();
@@ -537,6 +549,7 @@ fn read_file(path: &Path) -> Result<FileValues, SettingsError> {
         file.figures_seconds.map(|v| v.to_string()),
     );
     put("meta_app_secret", file.meta_app_secret);
+    put("meta_instagram_app_secret", file.meta_instagram_app_secret);
     put("meta_verify_token", file.meta_verify_token);
     put("meta_app_id", file.meta_app_id);
     put("meta_graph_url", file.meta_graph_url);
@@ -565,6 +578,7 @@ fn env_name(key: &str) -> &'static str {
         "snapshot_seconds" => "PRONTO_SNAPSHOT_SECONDS",
         "figures_seconds" => "PRONTO_FIGURES_SECONDS",
         "meta_app_secret" => "PRONTO_META_APP_SECRET",
+        "meta_instagram_app_secret" => "PRONTO_META_INSTAGRAM_APP_SECRET",
         "meta_verify_token" => "PRONTO_META_VERIFY_TOKEN",
         "meta_app_id" => "PRONTO_META_APP_ID",
         "meta_graph_url" => "PRONTO_META_GRAPH_URL",
@@ -701,6 +715,7 @@ mod tests {
                 ("PRONTO_META_VERIFY_TOKEN", "verify-me"),
                 ("PRONTO_META_GRAPH_URL", "http://127.0.0.1:9999/"),
                 ("PRONTO_META_AUTOMATION_APP_IDS", "111, 222"),
+                ("PRONTO_META_INSTAGRAM_APP_SECRET", "ig-secret-789"),
             ]),
         )
         .unwrap();
@@ -708,6 +723,10 @@ mod tests {
         assert_eq!(settings.meta.api_version, "v22.0");
         assert_eq!(settings.meta.app_secret.as_deref(), Some("env-secret-456"));
         assert_eq!(settings.meta.verify_token.as_deref(), Some("verify-me"));
+        assert_eq!(
+            settings.meta.instagram_app_secret.as_deref(),
+            Some("ig-secret-789")
+        );
         assert_eq!(settings.meta.graph_url, "http://127.0.0.1:9999");
         assert_eq!(
             settings.meta.instagram_graph_url,

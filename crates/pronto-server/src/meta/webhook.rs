@@ -70,7 +70,13 @@ pub async fn receive<S: Store>(
     let signature = headers
         .get(meta::SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok());
-    if let Err(error) = meta::verify_signature(secret.as_bytes(), signature, &body) {
+    let verified = meta::verify_signature(secret.as_bytes(), signature, &body).or_else(|error| {
+        match app.settings.meta.instagram_app_secret.as_deref() {
+            Some(instagram) => meta::verify_signature(instagram.as_bytes(), signature, &body),
+            None => Err(error),
+        }
+    });
+    if let Err(error) = verified {
         app.metrics
             .record_webhook_event("meta", "delivery", "bad_signature");
         tracing::warn!(%error, "webhook: refused a delivery");

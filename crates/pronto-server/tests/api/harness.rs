@@ -178,6 +178,7 @@ pub struct TestServer<S: Backend> {
 
 /// The test installation's Meta app.
 pub const META_APP_SECRET: &str = "test-app-secret-0123";
+pub const META_INSTAGRAM_APP_SECRET: &str = "test-instagram-secret-4567";
 pub const META_APP_ID: &str = "555000111";
 pub const META_VERIFY_TOKEN: &str = "verify-me-please";
 
@@ -219,6 +220,7 @@ impl<S: Backend> TestServer<S> {
         let mut settings = settings(&place);
         settings.meta.app_secret = Some(META_APP_SECRET.to_owned());
         settings.meta.app_id = Some(META_APP_ID.to_owned());
+        settings.meta.instagram_app_secret = Some(META_INSTAGRAM_APP_SECRET.to_owned());
         settings.meta.verify_token = Some(META_VERIFY_TOKEN.to_owned());
         settings.meta.graph_url = graph.url();
         settings.meta.instagram_graph_url = graph.url();

@@ -613,7 +613,15 @@ async fn instagram_inboxes_connect_receive_and_reply<S: Backend>() {
             vec![message(ig, igsid, "aWdfZAG1faXRlbTox", "Price?", ms(t0()))],
         )],
     );
-    assert_eq!(server.webhook(&delivery).await.0, StatusCode::OK);
+    // Signed with the Instagram app secret (Instagram Login), as Instagram's deliveries may be.
+    let signature = pronto_loadtest::payload::sign(
+        super::harness::META_INSTAGRAM_APP_SECRET.as_bytes(),
+        &delivery,
+    );
+    assert_eq!(
+        server.webhook_signed(&delivery, Some(&signature)).await.0,
+        StatusCode::OK
+    );
     assert_eq!(report(&server, &admin, inbox).await["pending"], 1);
     server.clock.advance(2 * MINUTE);
     let (status, _) = reply(&server, &admin, "49 €").await;
