@@ -145,7 +145,14 @@ load_status=0
 wait "$LOAD_PID" || load_status=$?
 LOAD_PID=
 cat "$WORK/load.out"
-# A clean stop, so that the check reads a quiet database.
+# Every delivery that got a 200 is in the webhook journal at least; wait until the processor
+# has taken them all in, then a clean stop, so that the check reads a quiet database.
+for _ in $(seq 1 600); do
+    depth=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+    [ "${depth:-1}" = "0" ] && break
+    sleep 0.5
+done
+echo "webhook journal depth before the check: ${depth:-unknown}"
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2> /dev/null || true
 SERVER_PID=

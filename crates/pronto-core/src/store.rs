@@ -280,6 +280,20 @@ pub struct ConversationSummary {
     pub channel: ChannelKind,
 }
 
+/// The sizes of the inbox's views ([`Store::conversation_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConversationCounts {
+    /// Open, a customer waiting for an answer.
+    pub unanswered: u64,
+    /// Open, assigned to the asking member.
+    pub mine: u64,
+    /// Open, assigned to nobody.
+    pub unassigned: u64,
+    pub open: u64,
+    pub done: u64,
+    pub spam: u64,
+}
+
 /// An agent's reply waiting to be sent, or being sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -328,6 +342,18 @@ pub struct StoredFile {
     pub message: MessageId,
     pub content_type: String,
     pub bytes: Vec<u8>,
+}
+
+/// A channel's delivery in the webhook journal, waiting to be taken in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournaledDelivery {
+    pub id: i64,
+    /// Which webhook it came to (`meta`).
+    pub source: String,
+    pub received_at: Millis,
+    pub body: Vec<u8>,
+    /// Tries so far, this claim included.
+    pub attempts: u32,
 }
 
 /// Where the API serves a kept file.
@@ -635,6 +661,34 @@ pub trait Store: Send + Sync + 'static {
         file: FileId,
     ) -> impl Future<Output = StoreResult<StoredFile>> + Send;
 
+    // The webhook journal.
+    /// Writes a verified delivery to the journal; its id.
+    fn journal_delivery(
+        &self,
+        source: &str,
+        body: &[u8],
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Claims up to `limit` due deliveries, oldest first (due again after [`OUTBOX_LEASE`]
+    /// if their processor dies).
+    fn claim_deliveries(
+        &self,
+        limit: u32,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Vec<JournaledDelivery>>> + Send;
+    /// Removes deliveries taken in.
+    fn finish_deliveries(&self, ids: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Keeps a delivery that could not be taken in: due again at `retry_at`, or never
+    /// (`None`: set aside with its error, for an operator).
+    fn defer_delivery(
+        &self,
+        id: i64,
+        retry_at: Option<Millis>,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deliveries waiting (set-aside ones not counted).
+    fn journal_depth(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
     // Availability.
     fn set_availability(
         &self,
@@ -685,6 +739,15 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
+    /// How many conversations each view of the inbox holds, in one inbox or all of them:
+    /// open ones waiting for an answer, open ones assigned to `me`, open unassigned ones, all
+    /// open ones, Done ones, Spam ones.
+    fn conversation_counts(
+        &self,
+        workspace: WorkspaceId,
+        inbox: Option<InboxId>,
+        me: UserId,
+    ) -> impl Future<Output = StoreResult<ConversationCounts>> + Send;
 }
 
 /// How long a claimed outbox entry stays with its sender before it is due again.

@@ -30,6 +30,8 @@ pub struct App<S: Store> {
     pub bus: Bus,
     pub metrics: Metrics,
     pub limiter: LoginLimiter,
+    /// Wakes the webhook journal's processor when a delivery is journaled.
+    pub journal_signal: Arc<Notify>,
     /// Wakes the attachment fetcher when a delivery brought attachments.
     pub attachment_signal: Arc<Notify>,
     /// Wakes the outbox worker of a channel kind when a reply is queued.
@@ -55,6 +57,7 @@ impl<S: Store> App<S> {
             metrics: Metrics::default(),
             limiter: LoginLimiter::default(),
             attachment_signal: Arc::new(Notify::new()),
+            journal_signal: Arc::new(Notify::new()),
             outbox: ChannelKind::ALL
                 .iter()
                 .map(|kind| (*kind, Arc::new(Notify::new())))

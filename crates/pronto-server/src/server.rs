@@ -164,6 +164,7 @@ impl<S: Store> Prepared<S> {
         }
         handles.push(workers::spawn_figures_ticker(app.clone()));
         handles.push(crate::attachments::spawn_fetcher(app.clone()));
+        handles.push(crate::meta::journal::spawn_processor(app.clone()));
         handles.push(workers::spawn_snapshot_saver(app.clone()));
         for start in extra {
             handles.push(start(app.clone()));

@@ -30,6 +30,12 @@ const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches f SET attempts
      WHERE f.workspace_id = due.workspace_id AND f.message_id = due.message_id AND f.position = due.position \
      RETURNING f.workspace_id, f.message_id, f.position, f.url, f.attempts";
 
+/// Claims due journaled deliveries, oldest first (SKIP LOCKED: nodes share the journal); each
+/// is due again after the lease.
+const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal j SET attempts = j.attempts + 1, due_at = $2 + $3 \
+     FROM (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
+     WHERE j.id = due.id RETURNING j.id, j.source, j.received_at, j.body, j.attempts";
+
 /// SKIP LOCKED: concurrent claimers (other nodes) pass over what another one is claiming.
 /// An entry whose sender's lease ran out is due again.
 const CLAIM_OUTBOX: &str = "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, due_at = $3 + $4 \

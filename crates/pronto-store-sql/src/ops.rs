@@ -23,7 +23,7 @@ macro_rules! sql_ops {
         use pronto_core::conversation::Urgency;
         use pronto_core::store::{
             Change, ChangeKind, ConversationOrder, ConversationPage, ConversationQuery,
-            ConversationSummary, AttachmentFetch, FetchOutcome, StoredFile, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
+            ConversationSummary, AttachmentFetch, FetchOutcome, JournaledDelivery, StoredFile, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
             OutboxEntry, SendOutcome, Session, StoreError, StoreResult, TOKEN_USE_RESOLUTION,
             conversation_rank, preview,
         };
@@ -1332,6 +1332,87 @@ macro_rules! sql_ops {
             Ok(())
         }
 
+        pub(crate) async fn journal_delivery(
+            conn: &mut Conn,
+            source: String,
+            body: Vec<u8>,
+            now: Millis,
+        ) -> StoreResult<i64> {
+            sqlx::query_scalar(
+                "INSERT INTO webhook_journal (source, received_at, body, attempts, due_at) VALUES ($1, $2, $3, 0, $2) RETURNING id",
+            )
+            .bind(source)
+            .bind(now)
+            .bind(body)
+            .fetch_one(conn)
+            .await
+            .map_err(db)
+        }
+
+        pub(crate) async fn claim_deliveries(
+            conn: &mut Conn,
+            limit: u32,
+            now: Millis,
+        ) -> StoreResult<Vec<JournaledDelivery>> {
+            let rows: Vec<(i64, String, i64, Vec<u8>, i32)> = sqlx::query_as(CLAIM_DELIVERIES)
+                .bind(i64::from(limit))
+                .bind(now)
+                .bind(OUTBOX_LEASE)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+            let mut deliveries: Vec<JournaledDelivery> = rows
+                .into_iter()
+                .map(|(id, source, received_at, body, attempts)| JournaledDelivery {
+                    id,
+                    source,
+                    received_at,
+                    body,
+                    attempts: attempts.max(0) as u32,
+                })
+                .collect();
+            deliveries.sort_by_key(|d| d.id);
+            Ok(deliveries)
+        }
+
+        pub(crate) async fn finish_deliveries(conn: &mut Conn, ids: Vec<i64>) -> StoreResult<()> {
+            for chunk in ids.chunks(500) {
+                let mut query = QueryBuilder::<Db>::new("DELETE FROM webhook_journal WHERE id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(&mut *conn).await.map_err(db)?;
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn defer_delivery(
+            conn: &mut Conn,
+            id: i64,
+            retry_at: Option<Millis>,
+            error: String,
+        ) -> StoreResult<()> {
+            sqlx::query("UPDATE webhook_journal SET due_at = $2, error = $3 WHERE id = $1")
+                .bind(id)
+                .bind(retry_at.unwrap_or(i64::MAX))
+                .bind(error)
+                .execute(conn)
+                .await
+                .map_err(db)?;
+            Ok(())
+        }
+
+        pub(crate) async fn journal_depth(conn: &mut Conn) -> StoreResult<u64> {
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_journal WHERE due_at < $1")
+                .bind(i64::MAX)
+                .fetch_one(conn)
+                .await
+                .map_err(db)?;
+            Ok(count.unsigned_abs())
+        }
+
         pub(crate) async fn file(conn: &mut Conn, ws: WorkspaceId, id: FileId) -> StoreResult<StoredFile> {
             let row: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
                 "SELECT message_id, content_type, bytes FROM files WHERE workspace_id = $1 AND id = $2",
@@ -2040,6 +2121,52 @@ macro_rules! sql_ops {
             (done.rows_affected() == 1)
                 .then_some(())
                 .ok_or(StoreError::NotFound("template"))
+        }
+
+        pub(crate) async fn conversation_counts(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            inbox: Option<InboxId>,
+            me: UserId,
+        ) -> StoreResult<pronto_core::store::ConversationCounts> {
+            let mut sql = QueryBuilder::<Db>::new(
+                "SELECT c.status, \
+                 CAST(CASE WHEN c.rank_band < 2 THEN 1 ELSE 0 END AS BIGINT), \
+                 CAST(CASE WHEN c.assignee_id IS NULL THEN 0 WHEN c.assignee_id = ",
+            );
+            sql.push_bind(me.0);
+            sql.push(
+                " THEN 1 ELSE 2 END AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+                 FROM conversations c WHERE c.workspace_id = ",
+            );
+            sql.push_bind(ws.0);
+            if let Some(inbox) = inbox {
+                sql.push(" AND c.inbox_id = ").push_bind(inbox.0);
+            }
+            sql.push(" GROUP BY 1, 2, 3");
+            let rows: Vec<(String, i64, i64, i64)> =
+                sql.build_query_as().fetch_all(conn).await.map_err(db)?;
+            let mut counts = pronto_core::store::ConversationCounts::default();
+            for (status, waiting, assigned, count) in rows {
+                let count = count.max(0) as u64;
+                match status.as_str() {
+                    "open" => {
+                        counts.open += count;
+                        if waiting == 1 {
+                            counts.unanswered += count;
+                        }
+                        match assigned {
+                            0 => counts.unassigned += count,
+                            1 => counts.mine += count,
+                            _ => {}
+                        }
+                    }
+                    "done" => counts.done += count,
+                    "spam" => counts.spam += count,
+                    _ => {}
+                }
+            }
+            Ok(counts)
         }
     };
 }

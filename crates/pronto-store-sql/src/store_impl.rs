@@ -409,6 +409,45 @@ macro_rules! impl_store {
                 Ok(changes)
             }
 
+            async fn journal_delivery(
+                &self,
+                source: &str,
+                body: &[u8],
+                now: Millis,
+            ) -> StoreResult<i64> {
+                let (source, body) = (source.to_owned(), body.to_vec());
+                $write!(self, |conn| sql::journal_delivery(conn, source, body, now)
+                    .await)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                limit: u32,
+                now: Millis,
+            ) -> StoreResult<Vec<JournaledDelivery>> {
+                $write!(self, |conn| sql::claim_deliveries(conn, limit, now).await)
+            }
+
+            async fn finish_deliveries(&self, ids: &[i64]) -> StoreResult<()> {
+                let ids = ids.to_vec();
+                $write!(self, |conn| sql::finish_deliveries(conn, ids).await)
+            }
+
+            async fn defer_delivery(
+                &self,
+                id: i64,
+                retry_at: Option<Millis>,
+                error: &str,
+            ) -> StoreResult<()> {
+                let error = error.to_owned();
+                $write!(self, |conn| sql::defer_delivery(conn, id, retry_at, error)
+                    .await)
+            }
+
+            async fn journal_depth(&self) -> StoreResult<u64> {
+                $read!(self, |conn| sql::journal_depth(conn).await)
+            }
+
             async fn file(&self, workspace: WorkspaceId, file: FileId) -> StoreResult<StoredFile> {
                 $read!(self, |conn| sql::file(conn, workspace, file).await)
             }
@@ -489,6 +528,18 @@ macro_rules! impl_store {
             ) -> StoreResult<Vec<Change>> {
                 $read!(self, |conn| sql::changes_since(
                     conn, workspace, after, limit
+                )
+                .await)
+            }
+
+            async fn conversation_counts(
+                &self,
+                workspace: WorkspaceId,
+                inbox: Option<InboxId>,
+                me: UserId,
+            ) -> StoreResult<pronto_core::store::ConversationCounts> {
+                $read!(self, |conn| sql::conversation_counts(
+                    conn, workspace, inbox, me
                 )
                 .await)
             }

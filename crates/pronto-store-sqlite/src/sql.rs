@@ -22,6 +22,11 @@ const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches SET attempts =
      WHERE (workspace_id, message_id, position) IN (SELECT workspace_id, message_id, position FROM attachment_fetches \
      WHERE due_at <= $2 ORDER BY due_at LIMIT $1) RETURNING workspace_id, message_id, position, url, attempts";
 
+/// Claims due journaled deliveries, oldest first; each is due again after the lease.
+const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal SET attempts = attempts + 1, due_at = $2 + $3 \
+     WHERE id IN (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1) \
+     RETURNING id, source, received_at, body, attempts";
+
 /// The one writer makes the claim atomic; an entry whose sender's lease ran out is due again.
 const CLAIM_OUTBOX: &str = "UPDATE outbox SET state = 'sending', attempts = attempts + 1, due_at = $3 + $4 \
      WHERE (workspace_id, id) IN (SELECT workspace_id, id FROM outbox WHERE channel = $1 AND due_at <= $3 \

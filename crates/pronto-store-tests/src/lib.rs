@@ -39,6 +39,7 @@ pub async fn run_all<S: Store>(store: &S) {
     the_change_feed(store).await;
     tenant_isolation(store).await;
     deleting_an_inbox_deletes_what_it_holds(store).await;
+    view_counts(store).await;
     concurrent_ingests(store, 200).await;
     eprintln!("conformance story: every chapter passed");
 }
@@ -2912,4 +2913,105 @@ pub async fn concurrent_ingests<S: Store>(store: &S, count: usize) {
         total += mine.len();
     }
     assert_eq!(total, unique.len());
+}
+
+/// The sizes of the inbox's views, per inbox and across the workspace.
+pub async fn view_counts<S: Store>(store: &S) {
+    let w = world(store, "counts", ChannelKind::Playground).await;
+    let other = store
+        .create_inbox(
+            w.ws.id,
+            &new_inbox("Sales", ChannelKind::Playground, None),
+            T0,
+        )
+        .await
+        .expect("second inbox");
+    let empty = store
+        .conversation_counts(w.ws.id, None, w.agent.id)
+        .await
+        .unwrap();
+    assert_eq!(empty, pronto_core::store::ConversationCounts::default());
+    let mut ids = Vec::new();
+    for (n, inbox) in [
+        w.inbox.id, w.inbox.id, w.inbox.id, other.id, other.id, other.id,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, c, _, _) = ingest(
+            store,
+            w.ws.id,
+            &incoming(
+                inbox,
+                &format!("vc{n}"),
+                &format!("vc-{n}"),
+                T0 + n as i64,
+                Author::Customer,
+            ),
+        )
+        .await;
+        ids.push(c.id);
+    }
+    // 0: answered (open, calm), assigned to the agent; 1: waiting, assigned to the admin;
+    // 2: done; 3: spam; 4: waiting, assigned to the agent; 5: waiting, unassigned.
+    answer(store, &w, ids[0], T0 + 100, "vc-answer").await;
+    store
+        .assign(w.ws.id, ids[0], Some(w.agent.id), T0 + 101)
+        .await
+        .unwrap();
+    store
+        .assign(w.ws.id, ids[1], Some(w.admin.id), T0 + 102)
+        .await
+        .unwrap();
+    store
+        .set_status(w.ws.id, ids[2], Status::Done, None, T0 + 103)
+        .await
+        .unwrap();
+    store
+        .set_status(w.ws.id, ids[3], Status::Spam, None, T0 + 104)
+        .await
+        .unwrap();
+    store
+        .assign(w.ws.id, ids[4], Some(w.agent.id), T0 + 105)
+        .await
+        .unwrap();
+    let all = store
+        .conversation_counts(w.ws.id, None, w.agent.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        all,
+        pronto_core::store::ConversationCounts {
+            unanswered: 3,
+            mine: 2,
+            unassigned: 1,
+            open: 4,
+            done: 1,
+            spam: 1,
+        }
+    );
+    let first = store
+        .conversation_counts(w.ws.id, Some(w.inbox.id), w.admin.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        pronto_core::store::ConversationCounts {
+            unanswered: 1,
+            mine: 1,
+            unassigned: 0,
+            open: 2,
+            done: 1,
+            spam: 0,
+        }
+    );
+    let outsider = world(store, "counts-other", ChannelKind::Playground).await;
+    assert_eq!(
+        store
+            .conversation_counts(outsider.ws.id, None, outsider.agent.id)
+            .await
+            .unwrap(),
+        pronto_core::store::ConversationCounts::default(),
+        "another workspace's conversations are not counted"
+    );
 }

@@ -42,7 +42,15 @@ pub async fn metrics<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(depth, &figures),
+        {
+            let mut text = app.metrics.render(depth, &figures);
+            if let Ok(journal) = app.store.journal_depth().await {
+                text.push_str("# HELP pronto_webhook_journal_depth Webhook deliveries stored and not yet taken in.\n");
+                text.push_str("# TYPE pronto_webhook_journal_depth gauge\n");
+                text.push_str(&format!("pronto_webhook_journal_depth {journal}\n"));
+            }
+            text
+        },
     )
         .into_response()
 }

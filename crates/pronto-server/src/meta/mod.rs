@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod graph;
+pub mod journal;
 pub mod sender;
 pub mod webhook;
 

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pronto_channels::meta::{self, Batch, Echo, EventKind, MetaAttachment, Object};
 use pronto_channels::meta_api::outbox_of_metadata;
-use pronto_core::store::{Inbound, Store, Taken};
+use pronto_core::store::{Inbound, Store, StoreError, Taken};
 use pronto_core::{Attachment, Author, ChannelKind, Inbox, Incoming, OutboxId, WorkspaceId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,47 +83,94 @@ pub async fn receive<S: Store>(
         return AppError::new(StatusCode::FORBIDDEN, "bad_signature", error.to_string())
             .into_response();
     }
-    let batch = match meta::parse(&body) {
-        Ok(batch) => batch,
-        Err(error) => {
-            app.metrics
-                .record_webhook_event("meta", "delivery", "malformed");
-            tracing::warn!(%error, "webhook: a signed delivery that does not parse");
-            return AppError::bad_request(format!("the delivery does not parse: {error}"))
-                .into_response();
+    // Parsed here only to refuse what is not Meta's shape (Meta would retry a 5xx forever);
+    // the processor parses it again from the journal.
+    if let Err(error) = meta::parse(&body) {
+        app.metrics
+            .record_webhook_event("meta", "delivery", "malformed");
+        tracing::warn!(%error, "webhook: a signed delivery that does not parse");
+        return AppError::bad_request(format!("the delivery does not parse: {error}"))
+            .into_response();
+    }
+    match app.store.journal_delivery(SOURCE, &body, app.now()).await {
+        Ok(_) => {
+            app.journal_signal.notify_one();
+            (StatusCode::OK, "EVENT_RECEIVED").into_response()
         }
-    };
-    match take_in(&app, &batch).await {
-        Ok(()) => (StatusCode::OK, "EVENT_RECEIVED").into_response(),
-        Err(error) => error.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "webhook: the journal could not take a delivery; Meta will retry it");
+            AppError::from(error).into_response()
+        }
     }
 }
 
+/// The journal's name for Meta's deliveries.
+pub const SOURCE: &str = "meta";
+
 /// What one event of a delivery becomes, for the metrics.
+#[derive(Clone, Copy)]
 struct Planned {
     source: &'static str,
     kind: &'static str,
 }
 
-/// Routes and stores a verified delivery.
-pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), AppError> {
+/// Deliveries' events routed to their inboxes, ready to be stored in one transaction.
+#[derive(Default)]
+pub struct Plan {
+    items: Vec<(WorkspaceId, Inbound)>,
+    planned: Vec<Planned>,
+}
+
+impl Plan {
+    /// A copy of the plan (items are cloned: a round keeps each delivery's plan for a retry).
+    pub fn clone_items(&self) -> Plan {
+        Plan {
+            items: self.items.clone(),
+            planned: self.planned.clone(),
+        }
+    }
+
+    pub fn append(&mut self, other: Plan) {
+        self.items.extend(other.items);
+        self.planned.extend(other.planned);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The inboxes of accounts looked up while planning (within one round of the processor, so
+/// that a change of an inbox is seen by the next round).
+pub type InboxCache = HashMap<(ChannelKind, String), Option<(Inbox, MetaInbox)>>;
+
+/// Routes a verified delivery's events to their inboxes.
+pub async fn plan<S: Store>(
+    app: &App<S>,
+    batch: &Batch,
+    inboxes: &mut InboxCache,
+) -> Result<Plan, StoreError> {
     let (source, channel) = match batch.object {
         Object::Page => ("page", ChannelKind::Messenger),
         Object::Instagram => ("instagram", ChannelKind::Instagram),
     };
     let mut items: Vec<(WorkspaceId, Inbound)> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
-    let mut inboxes: HashMap<&str, Option<(Inbox, MetaInbox)>> = HashMap::new();
     for entry in &batch.entries {
-        if !inboxes.contains_key(entry.id.as_str()) {
+        let key = (channel, entry.id.clone());
+        if !inboxes.contains_key(&key) {
             let found = app
                 .store
                 .inbox_by_channel_key(channel, &entry.id)
                 .await?
                 .and_then(|inbox| MetaInbox::of(&app.key, &inbox).map(|meta| (inbox, meta)));
-            inboxes.insert(entry.id.as_str(), found);
+            inboxes.insert(key.clone(), found);
         }
-        let Some((inbox, settings)) = &inboxes[entry.id.as_str()] else {
+        let Some((inbox, settings)) = &inboxes[&key] else {
             for event in entry.messaging.iter().chain(&entry.standby) {
                 app.metrics
                     .record_webhook_event(source, kind_name(&event.kind), "unknown_account");
@@ -193,12 +240,16 @@ pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), AppErr
             }
         }
     }
-    if items.is_empty() {
+    Ok(Plan { items, planned })
+}
+
+/// Stores planned events in one transaction, and counts what became of each.
+pub async fn store_plan<S: Store>(app: &App<S>, plan: Plan) -> Result<(), StoreError> {
+    if plan.is_empty() {
         return Ok(());
     }
-    let taken = app.take_in(items).await.inspect_err(|error| {
-        tracing::error!(%error, "webhook: the store could not take a delivery; Meta will retry it");
-    })?;
+    let Plan { items, planned } = plan;
+    let taken = app.take_in(items).await?;
     for (plan, taken) in planned.iter().zip(&taken) {
         let outcome = match taken {
             Taken::Ingested(pronto_core::store::Ingested::Stored { .. }) => "stored",
@@ -211,6 +262,12 @@ pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), AppErr
             .record_webhook_event(plan.source, plan.kind, outcome);
     }
     Ok(())
+}
+
+/// Routes and stores one verified delivery, in one transaction.
+pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), StoreError> {
+    let plan = plan(app, batch, &mut InboxCache::new()).await?;
+    store_plan(app, plan).await
 }
 
 fn kind_name(kind: &EventKind) -> &'static str {

@@ -401,7 +401,22 @@ impl<S: Backend> TestServer<S> {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
-        (status, response.text().await.unwrap())
+        let text = response.text().await.unwrap();
+        if status == StatusCode::OK {
+            self.journal_drained().await;
+        }
+        (status, text)
+    }
+
+    /// Waits until the webhook journal's processor has taken in every delivery.
+    pub async fn journal_drained(&self) {
+        for _ in 0..400 {
+            if self.store().journal_depth().await.unwrap() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the webhook journal did not drain");
     }
 
     /// A customer's message arriving on a channel, at the clock's time.

@@ -936,7 +936,41 @@ async fn fixtures_in_meta_s_shapes_are_taken_in<S: Backend>() {
     server.stop().await;
 }
 
+/// A delivery journaled and not yet taken in when the node died is taken in by the next
+/// processor; one that can never be is set aside, and the others still go through.
+async fn the_journal_is_taken_in_after_a_crash_and_bad_deliveries_are_set_aside<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Shop").await;
+    let inbox = server.messenger(&admin, PAGE, json!({})).await;
+    let good = page(vec![message(PAGE, PSID, "m_j1", "Hello?", ms(t0()))], t0());
+    // As the webhook route writes them (a node that died before its processor ran), plus a
+    // delivery of an unknown source and one that does not parse.
+    let store = server.store();
+    store
+        .journal_delivery("meta", b"{\"object\":\"page\"}", t0())
+        .await
+        .unwrap();
+    store.journal_delivery("meta", &good, t0()).await.unwrap();
+    store
+        .journal_delivery("elsewhere", &good, t0())
+        .await
+        .unwrap();
+    server.journal_drained().await;
+    assert_eq!(report(&server, &admin, inbox).await["pending"], 1);
+    assert_eq!(messages(&thread(&server, &admin).await).len(), 1);
+    let text = metrics(&server).await;
+    assert!(
+        text.contains(r#"kind="delivery",outcome="set_aside"} 2"#),
+        "{text}"
+    );
+    // The same delivery again (Meta's retry after a 5xx it got from a dying node): once.
+    assert_eq!(server.webhook(&good).await.0, StatusCode::OK);
+    assert_eq!(messages(&thread(&server, &admin).await).len(), 1);
+    server.stop().await;
+}
+
 crate::on_both_stores!(
+    the_journal_is_taken_in_after_a_crash_and_bad_deliveries_are_set_aside,
     fixtures_in_meta_s_shapes_are_taken_in,
     attachments_are_kept_before_meta_s_urls_expire,
     a_delivery_the_store_cannot_take_is_answered_503,
