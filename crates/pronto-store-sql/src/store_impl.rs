@@ -8,10 +8,22 @@
 /// `body` as one atomic write and returns its result, and `$read`, which runs it on a
 /// connection outside any write. `$store` has a `rules: Rules` field and a
 /// `publish(&self, &[Change])` method, called with the changes of each committed write that
-/// has some for the other nodes.
+/// has some for the other nodes. `journal_write`/`journal_read` (by default `write`/`read`)
+/// run the webhook journal's functions, which an adapter may keep apart from the rest (SQLite
+/// keeps the journal in a file of its own, so that taking deliveries in never waits for
+/// processing them).
 #[macro_export]
 macro_rules! impl_store {
     ($store:ty, write = $write:ident, read = $read:ident) => {
+        $crate::impl_store!(
+            $store,
+            write = $write,
+            read = $read,
+            journal_write = $write,
+            journal_read = $read
+        );
+    };
+    ($store:ty, write = $write:ident, read = $read:ident, journal_write = $jwrite:ident, journal_read = $jread:ident) => {
         impl ::pronto_core::store::Store for $store {
             async fn create_workspace(&self, name: &str, now: Millis) -> StoreResult<Workspace> {
                 let name = name.to_owned();
@@ -416,7 +428,7 @@ macro_rules! impl_store {
                 now: Millis,
             ) -> StoreResult<i64> {
                 let (source, body) = (source.to_owned(), body.to_vec());
-                $write!(self, |conn| sql::journal_delivery(conn, source, body, now)
+                $jwrite!(self, |conn| sql::journal_delivery(conn, source, body, now)
                     .await)
             }
 
@@ -425,12 +437,12 @@ macro_rules! impl_store {
                 limit: u32,
                 now: Millis,
             ) -> StoreResult<Vec<JournaledDelivery>> {
-                $write!(self, |conn| sql::claim_deliveries(conn, limit, now).await)
+                $jwrite!(self, |conn| sql::claim_deliveries(conn, limit, now).await)
             }
 
             async fn finish_deliveries(&self, ids: &[i64]) -> StoreResult<()> {
                 let ids = ids.to_vec();
-                $write!(self, |conn| sql::finish_deliveries(conn, ids).await)
+                $jwrite!(self, |conn| sql::finish_deliveries(conn, ids).await)
             }
 
             async fn defer_delivery(
@@ -440,12 +452,12 @@ macro_rules! impl_store {
                 error: &str,
             ) -> StoreResult<()> {
                 let error = error.to_owned();
-                $write!(self, |conn| sql::defer_delivery(conn, id, retry_at, error)
+                $jwrite!(self, |conn| sql::defer_delivery(conn, id, retry_at, error)
                     .await)
             }
 
             async fn journal_depth(&self) -> StoreResult<u64> {
-                $read!(self, |conn| sql::journal_depth(conn).await)
+                $jread!(self, |conn| sql::journal_depth(conn).await)
             }
 
             async fn file(&self, workspace: WorkspaceId, file: FileId) -> StoreResult<StoredFile> {

@@ -42,9 +42,35 @@ const READERS: u32 = 4;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The webhook journal's file: `pronto-webhooks.db` beside `pronto.db`.
+pub fn journal_path(database: &std::path::Path) -> std::path::PathBuf {
+    let stem = database
+        .file_stem()
+        .map_or_else(|| "pronto".into(), |s| s.to_string_lossy().into_owned());
+    database.with_file_name(format!("{stem}-webhooks.db"))
+}
+
+/// The journal's schema (its own file, so not in the main migrations): a channel's delivery,
+/// verified, is written here (one row, one statement) before the channel hears 200; a
+/// processor then takes it into the main database, idempotently.
+const JOURNAL_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS webhook_journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS webhook_journal_due ON webhook_journal (due_at, id);";
+
 /// The SQLite store. Cheap to share behind an `Arc`; [`SqliteStore::close`] flushes it.
 pub struct SqliteStore {
     writer: writer::Writer,
+    /// The webhook journal's writer, on a file of its own (`NAME-webhooks.db` beside
+    /// `NAME.db`): a delivery is journaled without waiting for the main writer, which is
+    /// busy taking earlier deliveries in.
+    journal: writer::Writer,
     read: SqlitePool,
     rules: Rules,
 }
@@ -82,6 +108,22 @@ impl SqliteStore {
             .run(&mut conn)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", file.display())))?;
+        let journal_file = journal_path(&file);
+        let mut journal = SqliteConnectOptions::new()
+            .filename(&journal_file)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Full)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .map_err(sql::db)?;
+        sqlx::raw_sql(JOURNAL_SCHEMA)
+            .execute(&mut journal)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("preparing {}: {e}", journal_file.display()))
+            })?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options.read_only(true))
@@ -89,6 +131,7 @@ impl SqliteStore {
             .map_err(sql::db)?;
         Ok(Self {
             writer: writer::Writer::spawn(conn),
+            journal: writer::Writer::spawn(journal),
             read,
             rules: Rules::default(),
         })
@@ -105,6 +148,7 @@ impl SqliteStore {
     /// this fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.writer.close().await;
+        self.journal.close().await;
         self.read.close().await;
     }
 
@@ -140,4 +184,20 @@ macro_rules! read {
     }};
 }
 
-pronto_store_sql::impl_store!(SqliteStore, write = write, read = read);
+/// Runs `$body` in the journal writer's next batch.
+macro_rules! journal_write {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        $store
+            .journal
+            .write(move |$conn| Box::pin(async move { $body }))
+            .await
+    };
+}
+
+pronto_store_sql::impl_store!(
+    SqliteStore,
+    write = write,
+    read = read,
+    journal_write = journal_write,
+    journal_read = journal_write
+);

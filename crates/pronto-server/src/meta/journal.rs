@@ -1,6 +1,6 @@
 //! The webhook journal's processor: takes journaled deliveries in, many per transaction.
 //!
-//! A round claims up to [`ROUND`] deliveries, plans them all (routing each event to its
+//! A round claims up to [`ROUND`] deliveries (few enough that an agent's write waits at most a few milliseconds behind it), plans them all (routing each event to its
 //! inbox) and stores them with one `take_in`: one transaction, so the cost of a commit and of
 //! the inbox lookups is shared by the round. If the round's transaction is refused, each
 //! delivery is tried alone so that one bad delivery cannot hold the others back; a delivery
@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// Deliveries per round.
-pub const ROUND: u32 = 256;
+pub const ROUND: u32 = 64;
 const POLL: Duration = Duration::from_secs(1);
 
 pub fn spawn_processor<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
