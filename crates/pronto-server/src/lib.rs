@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod web;
 pub mod workers;
 
 pub use app::App;

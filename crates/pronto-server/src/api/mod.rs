@@ -83,6 +83,7 @@ routes! {
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
     let limit = app.settings.body_limit;
     table::<S>()
+        .merge(crate::web::routes::<S>())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(app.clone(), auth::authenticate::<S>))

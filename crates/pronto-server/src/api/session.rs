@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, Json};
 use axum::Form;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use pronto_badge::time::DAY;
 use pronto_core::store::Store;
 use pronto_core::{Role, UserId};
@@ -200,52 +200,32 @@ pub async fn logout_form<S: Store>(
 #[derive(Deserialize)]
 pub struct LoginPageQuery {
     error: Option<String>,
+    next: Option<String>,
 }
 
-/// A minimal sign-in page until the web app's own.
+/// The sign-in page (the web app's, in the visitor's language); a signed-in visitor goes on.
 pub async fn login_page<S: Store>(
     State(_app): State<Arc<App<S>>>,
+    MaybeCaller(caller): MaybeCaller,
+    headers: axum::http::HeaderMap,
     crate::error::Query(query): crate::error::Query<LoginPageQuery>,
-) -> Html<String> {
-    let message = match query.error.as_deref() {
-        Some("rate_limited") => "<p role=alert>Too many failed attempts. Wait a minute.</p>",
-        Some(_) => "<p role=alert>Wrong email or password.</p>",
-        None => "",
-    };
-    Html(format!(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Sign in · Pronto</title>\
-         <h1>Pronto</h1>{message}<form method=post action=/login>\
-         <label>Email <input name=email type=email autocomplete=username required></label>\
-         <label>Password <input name=password type=password autocomplete=current-password required></label>\
-         <button>Sign in</button></form></html>"
-    ))
+) -> Response {
+    let next = safe_next(query.next.as_deref());
+    if caller.is_some() && query.error.is_none() {
+        return Redirect::to(if next == "/" { "/inbox" } else { next }).into_response();
+    }
+    crate::web::pages::login_page(&headers, query.error.as_deref(), Some(next))
 }
 
-/// The web app's place; for now, who is signed in and a way out.
+/// The web app's place: the inbox, or the sign-in page for a visitor.
 pub async fn home<S: Store>(
     State(_app): State<Arc<App<S>>>,
     MaybeCaller(caller): MaybeCaller,
 ) -> Response {
-    let Some(caller) = caller else {
-        return Redirect::to("/login").into_response();
-    };
-    let csrf = caller.csrf_token().unwrap_or_default();
-    Html(format!(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Pronto</title>\
-         <h1>Pronto</h1><p>Signed in as {}.</p><p>The API is at <a href=/api/openapi.json>/api/v1</a>.</p>\
-         <form method=post action=/logout><input type=hidden name=csrf_token value=\"{}\">\
-         <button>Sign out</button></form></html>",
-        html_escape(&caller.email),
-        html_escape(csrf)
-    ))
-    .into_response()
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    match caller {
+        Some(_) => Redirect::to("/inbox").into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,456 @@
+//! The agents' day in a real browser: sign in, the inbox by urgency, a conversation, a reply
+//! the customer receives, Done, the dashboard, live updates, Russian, a phone's width; and a
+//! Messenger reply reaching the Graph API stand-in.
+
+use super::browser::{Browser, chromium};
+use crate::harness::{self, Backend, META_APP_SECRET, Place, TestServer, temp_dir};
+use futures_util::future::BoxFuture;
+use pronto_badge::{Author, Millis, Status};
+use pronto_core::store::{ConversationOrder, ConversationQuery, OutboxEntry, Store};
+use pronto_core::{ChannelKind, InboxId, Incoming, WorkspaceId};
+use pronto_server::ManualClock;
+use pronto_server::crypto::SecretKey;
+use pronto_server::workers::{SendJob, Sender, Sent};
+use pronto_store_sqlite::SqliteStore;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const ENTER: &str = "\u{E007}";
+
+fn real_now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as Millis
+}
+
+/// The playground's customers, as far as the test is concerned: every reply they receive.
+#[derive(Default)]
+struct Customers(Mutex<Vec<OutboxEntry>>);
+
+struct PlaygroundSender(Arc<Customers>);
+
+impl Sender for PlaygroundSender {
+    fn send<'a>(&'a self, job: &'a SendJob, now: Millis) -> BoxFuture<'a, Sent> {
+        Box::pin(async move {
+            self.0.0.lock().unwrap().push(job.entry.clone());
+            pronto_channels::playground::deliver(&job.entry, now).into()
+        })
+    }
+}
+
+/// A server whose clock follows the real one (so the browser's countdowns and the server's
+/// agree), on a fresh SQLite database prepared by `seed` before the server starts.
+async fn server_with<F>(seed: F, customers: Arc<Customers>) -> TestServer<SqliteStore>
+where
+    F: AsyncFnOnce(&SqliteStore, Millis),
+{
+    let place: Place = SqliteStore::fresh(temp_dir()).await;
+    let store = <SqliteStore as Backend>::open(&place).await;
+    seed(&store, real_now()).await;
+    store.close_it().await;
+    let clock = Arc::new(ManualClock::new(real_now()));
+    let ticking = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            ticking.set(real_now());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    TestServer::start_in(place, clock, SecretKey::generate(), move |server| {
+        server.sender(
+            ChannelKind::Playground,
+            Arc::new(PlaygroundSender(customers)),
+        )
+    })
+    .await
+}
+
+async fn sign_in(browser: &Browser, email: &str, password: &str) {
+    browser.goto("/login").await;
+    browser
+        .css("input[name=email]")
+        .await
+        .send_keys(email)
+        .await
+        .unwrap();
+    browser
+        .css("input[name=password]")
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .css("form[action='/login'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+fn skipped() -> bool {
+    if chromium().is_none() {
+        println!(
+            "skipped: PRONTO_TEST_CHROMIUM is not set to a Chromium binary (with chromedriver beside it)"
+        );
+        return true;
+    }
+    false
+}
+
+async fn demo_workspace(store: &SqliteStore) -> WorkspaceId {
+    store
+        .workspace_by_name(pronto_channels::demo::DEMO_WORKSPACE)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_day_in_the_demo() {
+    if skipped() {
+        return;
+    }
+    let started = Instant::now();
+    let customers = Arc::new(Customers::default());
+    let server = server_with(
+        async |store: &SqliteStore, now| {
+            let options = pronto_channels::demo::DemoOptions {
+                conversations: 240,
+                days: 30,
+                ..Default::default()
+            };
+            pronto_channels::demo::seed_with(store, now, &options, |_, _| {})
+                .await
+                .unwrap();
+        },
+        customers.clone(),
+    )
+    .await;
+    let ws = demo_workspace(server.store()).await;
+    let browser = Browser::start("demo", &server.url, 1280, 860, "en-US").await;
+
+    // A wrong password is said plainly.
+    sign_in(
+        &browser,
+        pronto_channels::demo::DEMO_ADMIN_EMAIL,
+        "not the password",
+    )
+    .await;
+    let text = browser
+        .wait_text("the wrong password message", |t| {
+            t.contains("Wrong email or password")
+        })
+        .await;
+    assert!(text.contains("Sign in"));
+    browser.screenshot("login-wrong-password").await;
+
+    // Signed in: the inbox, Unanswered first, ordered by urgency.
+    sign_in(
+        &browser,
+        pronto_channels::demo::DEMO_ADMIN_EMAIL,
+        pronto_channels::demo::DEMO_PASSWORD,
+    )
+    .await;
+    browser.css("[data-rows]").await;
+    assert_eq!(browser.path().await, "/inbox");
+    let shown: Vec<String> = serde_json::from_value(
+        browser
+            .js("return [...document.querySelectorAll('[data-rows] .row')].map(r => r.dataset.id)")
+            .await,
+    )
+    .unwrap();
+    let expected = server
+        .store()
+        .conversations(
+            ws,
+            &ConversationQuery {
+                inbox: None,
+                status: Some(Status::Open),
+                assignee: None,
+                waiting: true,
+                order: ConversationOrder::Urgency,
+                cursor: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    let expected: Vec<String> = expected
+        .items
+        .iter()
+        .map(|s| s.conversation.id.0.to_string())
+        .collect();
+    assert!(!shown.is_empty(), "the demo has conversations waiting");
+    assert_eq!(shown, expected, "the inbox is in the store's urgency order");
+    // The first row waits longest: its countdown is the most urgent.
+    let first_countdown = browser.text("[data-rows] .row [data-countdown]").await;
+    assert!(
+        first_countdown.contains("answer within") || first_countdown.contains("over target by"),
+        "{first_countdown}"
+    );
+    browser.screenshot("inbox").await;
+
+    // The dashboard's figures before.
+    browser.goto("/dashboard").await;
+    browser.css(".card").await;
+    let figures_before = browser.text(".cards").await;
+    browser.screenshot("dashboard-before").await;
+
+    // Open the most urgent conversation with the keyboard (the first row has the focus).
+    browser.goto("/inbox").await;
+    browser.css("[data-rows] .row-link").await;
+    browser
+        .js("document.querySelector('[data-rows] .row-link').focus()")
+        .await;
+    browser.keys(ENTER).await;
+    browser.css("[data-composer]").await;
+    let conversation: i64 = browser
+        .css("[data-conversation]")
+        .await
+        .attr("data-conversation")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(conversation.to_string(), shown[0]);
+    browser.screenshot("conversation").await;
+
+    // r, a reply, Enter: the playground customer receives it, and the thread says "sent".
+    browser.js("document.activeElement.blur()").await;
+    browser.keys("r").await;
+    browser
+        .keys("Thanks for waiting! Your order ships today.")
+        .await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_text("the reply sent", |t| {
+            t.contains("Thanks for waiting! Your order ships today.") && t.contains("sent")
+        })
+        .await;
+    let received = customers.0.lock().unwrap().clone();
+    assert!(
+        received.iter().any(|e| e.conversation.0 == conversation
+            && e.text == "Thanks for waiting! Your order ships today."),
+        "the customer received the reply: {received:?}"
+    );
+    browser.screenshot("replied").await;
+
+    // e: Done, back to the inbox; the store agrees.
+    browser.js("document.activeElement.blur()").await;
+    browser.keys("e").await;
+    browser.css("[data-rows]").await;
+    assert!(browser.path().await.starts_with("/inbox"));
+    let done = server
+        .store()
+        .conversation(ws, pronto_core::ConversationId(conversation))
+        .await
+        .unwrap();
+    assert_eq!(done.conversation.status, Status::Done);
+
+    // The dashboard's figures moved.
+    browser.goto("/dashboard").await;
+    browser.css(".card").await;
+    let figures_after = browser.text(".cards").await;
+    assert_ne!(
+        figures_before, figures_after,
+        "the reply changed the figures"
+    );
+    browser.screenshot("dashboard-after").await;
+
+    // A customer writes while the inbox is open: the row appears without a reload.
+    browser.goto("/inbox?view=unanswered").await;
+    browser.css("[data-rows]").await;
+    browser.js("window.__stayed = true").await;
+    // The live stream is connected (a message before that would be on the next page load).
+    browser.css("html[data-live-ready]").await;
+    let inbox = server
+        .store()
+        .inboxes(ws)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.channel == ChannelKind::Playground)
+        .unwrap();
+    server
+        .app()
+        .ingest(
+            ws,
+            &Incoming {
+                inbox: inbox.id,
+                contact_external_id: "e2e-newcomer".into(),
+                contact_name: "Zoe Newcomer".into(),
+                channel_message_id: "e2e-newcomer-1".into(),
+                at: real_now(),
+                author: Author::Customer,
+                text: "Hello, is anyone there?".into(),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let started_waiting = Instant::now();
+    while !browser.text("main").await.contains("Zoe Newcomer") {
+        if started_waiting.elapsed() > Duration::from_secs(10) {
+            let cookie = browser
+                .client
+                .get_named_cookie("pronto_session")
+                .await
+                .unwrap();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            let health = client.get(format!("{}/healthz", server.url)).send().await;
+            let page = client
+                .get(format!("{}/inbox?view=unanswered", server.url))
+                .header("cookie", format!("pronto_session={}", cookie.value()))
+                .send()
+                .await;
+            let page = match page {
+                Ok(r) => r
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("Zoe Newcomer")
+                    .to_string(),
+                Err(e) => e.to_string(),
+            };
+            panic!(
+                "the new customer's row did not appear: {} health {:?} page {page}",
+                browser.js("return JSON.stringify(window.prontoLive)").await,
+                health.map(|r| r.status())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        browser.js("return window.__stayed === true").await,
+        serde_json::Value::Bool(true),
+        "the page was not reloaded"
+    );
+    browser.screenshot("live-new-message").await;
+
+    // The help overlay.
+    browser.js("document.activeElement.blur()").await;
+    browser.keys("?").await;
+    browser
+        .wait_text("the keys", |t| t.contains("Keyboard shortcuts"))
+        .await;
+    browser.screenshot("help").await;
+    browser.js("document.getElementById('help').close()").await;
+
+    // Russian.
+    browser
+        .css("form[action='/language'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("the Russian inbox", |t| t.contains("Без ответа"))
+        .await;
+    browser.screenshot("inbox-ru").await;
+    browser.goto("/dashboard").await;
+    browser
+        .wait_text("the Russian dashboard", |t| t.contains("Доля ответов"))
+        .await;
+    browser.screenshot("dashboard-ru").await;
+    browser.close().await;
+
+    // A phone's width.
+    let phone = Browser::start("phone", &server.url, 375, 780, "en-US").await;
+    sign_in(
+        &phone,
+        pronto_channels::demo::DEMO_ADMIN_EMAIL,
+        pronto_channels::demo::DEMO_PASSWORD,
+    )
+    .await;
+    phone.css("[data-rows]").await;
+    let overflow = phone
+        .js("return document.documentElement.scrollWidth > window.innerWidth + 1")
+        .await;
+    phone.screenshot("inbox").await;
+    assert_eq!(
+        overflow,
+        serde_json::Value::Bool(false),
+        "no sideways scrolling at 375 px"
+    );
+    phone.goto(&format!("/conversations/{}", shown[1])).await;
+    phone.css("[data-composer]").await;
+    phone.screenshot("conversation").await;
+    phone.close().await;
+    server.stop().await;
+    println!("e2e demo day took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_messenger_reply_reaches_the_graph_api() {
+    if skipped() {
+        return;
+    }
+    let server = server_with(async |_: &SqliteStore, _| {}, Arc::default()).await;
+    let admin = server.user("ann@example.com", true, "Shop").await;
+    let page_id = "1001";
+    let inbox = server
+        .messenger(&admin, page_id, serde_json::json!({}))
+        .await;
+    let body = pronto_loadtest::payload::batch(
+        "page",
+        vec![(
+            page_id.to_owned(),
+            real_now() as u64,
+            vec![pronto_loadtest::payload::message(
+                page_id,
+                "psid-42",
+                "m_customer_1",
+                "Do you ship to Lisbon?",
+                real_now() as u64,
+            )],
+        )],
+    );
+    let (status, answer) = server.webhook(&body).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    let _ = META_APP_SECRET;
+
+    let browser = Browser::start("messenger", &server.url, 1280, 860, "en-US").await;
+    sign_in(&browser, "ann@example.com", harness::PASSWORD).await;
+    browser.css("[data-rows]").await;
+    let text = browser.text("[data-rows]").await;
+    assert!(text.contains("Messenger"), "{text}");
+    assert!(text.contains("window closes in"), "{text}");
+    browser.screenshot("inbox").await;
+    browser
+        .css("[data-rows] .row-link")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.css("#reply").await.click().await.unwrap();
+    browser.keys("Yes, in 2 to 3 days.").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_text("the reply sent", |t| {
+            t.contains("Yes, in 2 to 3 days.") && t.contains("sent")
+        })
+        .await;
+    let sent = server.graph.sent();
+    assert!(
+        sent.iter().any(|call| call["recipient"]["id"] == "psid-42"
+            && call["message"]["text"] == "Yes, in 2 to 3 days."),
+        "the Send API got the reply: {sent:?}"
+    );
+    browser.screenshot("replied").await;
+
+    // Settings show the webhook URL's place and the inbox.
+    browser.goto("/settings").await;
+    browser
+        .wait_text("the settings", |t| t.contains("Page 1001"))
+        .await;
+    browser.screenshot("settings").await;
+    let _: InboxId = inbox;
+    browser.close().await;
+    server.stop().await;
+}
