@@ -184,8 +184,18 @@ macro_rules! read {
     }};
 }
 
-/// Runs `$body` in the journal writer's next batch.
+/// Journals a delivery: the journal writer merges the batch's deliveries into one INSERT.
 macro_rules! journal_write {
+    ($store:expr, |$conn:ident| sql::journal_delivery($c:ident, $source:ident, $body:ident, $now:ident).await) => {
+        $store
+            .journal
+            .append(writer::NewDelivery {
+                source: $source,
+                body: $body,
+                received_at: $now,
+            })
+            .await
+    };
     ($store:expr, |$conn:ident| $body:expr) => {
         $store
             .journal

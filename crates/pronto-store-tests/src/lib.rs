@@ -33,6 +33,7 @@ pub async fn run_all<S: Store>(store: &S) {
     replies_and_the_outbox(store).await;
     an_echo_ingested_before_the_acceptance_counts_once(store).await;
     a_delivery_is_taken_in_whole_or_not_at_all(store).await;
+    the_webhook_journal(store).await;
     availability(store).await;
     the_log_in_order_with_paging(store).await;
     snapshots(store).await;
@@ -2189,6 +2190,83 @@ pub async fn a_delivery_is_taken_in_whole_or_not_at_all<S: Store>(store: &S) {
             .await
             .unwrap();
     }
+}
+
+pub async fn the_webhook_journal<S: Store>(store: &S) {
+    let before = store.journal_depth().await.unwrap();
+    // Many deliveries at once (as concurrent webhook requests make them): each gets its own
+    // id, and each is claimed once, oldest first.
+    let bodies: Vec<Vec<u8>> = (0..60)
+        .map(|n| format!("delivery {n}").into_bytes())
+        .collect();
+    let ids = join_all(
+        bodies
+            .iter()
+            .map(|body| store.journal_delivery("meta", body, T0)),
+    )
+    .await
+    .into_iter()
+    .collect::<StoreResult<Vec<i64>>>()
+    .unwrap();
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 60);
+    assert_eq!(store.journal_depth().await.unwrap(), before + 60);
+    let mut claimed = Vec::new();
+    loop {
+        let round = store.claim_deliveries(25, T0 + 1).await.unwrap();
+        if round.is_empty() {
+            break;
+        }
+        claimed.extend(round);
+    }
+    let ours: Vec<&JournaledDelivery> = claimed.iter().filter(|d| ids.contains(&d.id)).collect();
+    assert_eq!(ours.len(), 60);
+    for delivery in &ours {
+        let n = ids.iter().position(|id| *id == delivery.id).unwrap();
+        assert_eq!(delivery.body, bodies[n]);
+        assert_eq!(
+            (
+                delivery.source.as_str(),
+                delivery.attempts,
+                delivery.received_at
+            ),
+            ("meta", 1, T0)
+        );
+    }
+    assert!(claimed.windows(2).all(|w| w[0].id < w[1].id) || claimed.len() > 60);
+    // Claimed ones are not claimed again within the lease; after it they are.
+    assert!(
+        store
+            .claim_deliveries(100, T0 + 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_deliveries(100, T0 + 1 + OUTBOX_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), claimed.len());
+    assert!(again.iter().all(|d| d.attempts == 2));
+    // One set aside (never due, not counted), one deferred, the rest finished.
+    store
+        .defer_delivery(ids[0], None, "malformed")
+        .await
+        .unwrap();
+    store
+        .defer_delivery(ids[1], Some(T0 + 10 * MINUTE), "busy")
+        .await
+        .unwrap();
+    let rest: Vec<i64> = claimed
+        .iter()
+        .map(|d| d.id)
+        .filter(|id| *id != ids[0] && *id != ids[1])
+        .collect();
+    store.finish_deliveries(&rest).await.unwrap();
+    assert_eq!(store.journal_depth().await.unwrap(), 1);
+    let later = store.claim_deliveries(100, T0 + 10 * MINUTE).await.unwrap();
+    assert_eq!(later.iter().map(|d| d.id).collect::<Vec<_>>(), vec![ids[1]]);
+    store.finish_deliveries(&[ids[1]]).await.unwrap();
+    assert_eq!(store.journal_depth().await.unwrap(), 0);
 }
 
 pub async fn availability<S: Store>(store: &S) {
