@@ -280,7 +280,12 @@ pub struct ConversationSummary {
     pub channel: ChannelKind,
 }
 
-/// The sizes of the inbox's views ([`Store::conversation_counts`]).
+/// The most a view's count says: [`Store::conversation_counts`] stops counting there, so that
+/// the inbox costs the same with a hundred or a million conversations ("1000+").
+pub const VIEW_COUNT_CAP: u64 = 1000;
+
+/// The sizes of the inbox's views ([`Store::conversation_counts`]), each at most
+/// [`VIEW_COUNT_CAP`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ConversationCounts {
     /// Open, a customer waiting for an answer.
@@ -741,7 +746,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
     /// How many conversations each view of the inbox holds, in one inbox or all of them:
     /// open ones waiting for an answer, open ones assigned to `me`, open unassigned ones, all
-    /// open ones, Done ones, Spam ones.
+    /// open ones, Done ones, Spam ones; each counted up to [`VIEW_COUNT_CAP`].
     fn conversation_counts(
         &self,
         workspace: WorkspaceId,

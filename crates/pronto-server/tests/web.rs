@@ -11,4 +11,5 @@ mod harness;
 mod web {
     pub mod browser;
     mod flows;
+    mod speed;
 }

@@ -2129,44 +2129,51 @@ macro_rules! sql_ops {
             inbox: Option<InboxId>,
             me: UserId,
         ) -> StoreResult<pronto_core::store::ConversationCounts> {
-            let mut sql = QueryBuilder::<Db>::new(
-                "SELECT c.status, \
-                 CAST(CASE WHEN c.rank_band < 2 THEN 1 ELSE 0 END AS BIGINT), \
-                 CAST(CASE WHEN c.assignee_id IS NULL THEN 0 WHEN c.assignee_id = ",
-            );
-            sql.push_bind(me.0);
-            sql.push(
-                " THEN 1 ELSE 2 END AS BIGINT), CAST(COUNT(*) AS BIGINT) \
-                 FROM conversations c WHERE c.workspace_id = ",
-            );
-            sql.push_bind(ws.0);
-            if let Some(inbox) = inbox {
-                sql.push(" AND c.inbox_id = ").push_bind(inbox.0);
-            }
-            sql.push(" GROUP BY 1, 2, 3");
-            let rows: Vec<(String, i64, i64, i64)> =
-                sql.build_query_as().fetch_all(conn).await.map_err(db)?;
-            let mut counts = pronto_core::store::ConversationCounts::default();
-            for (status, waiting, assigned, count) in rows {
-                let count = count.max(0) as u64;
-                match status.as_str() {
-                    "open" => {
-                        counts.open += count;
-                        if waiting == 1 {
-                            counts.unanswered += count;
-                        }
-                        match assigned {
-                            0 => counts.unassigned += count,
-                            1 => counts.mine += count,
-                            _ => {}
-                        }
-                    }
-                    "done" => counts.done += count,
-                    "spam" => counts.spam += count,
-                    _ => {}
+            // Each count reads at most VIEW_COUNT_CAP entries of an index, whatever the size.
+            let cap = pronto_core::store::VIEW_COUNT_CAP as i64;
+            let views: [&str; 6] = [
+                " AND c.rank_band < 2",
+                " AND c.status = 'open' AND c.assignee_id = ",
+                " AND c.status = 'open' AND c.assignee_id IS NULL",
+                " AND c.status = 'open'",
+                " AND c.status = 'done'",
+                " AND c.status = 'spam'",
+            ];
+            let mut sql = QueryBuilder::<Db>::new("SELECT ");
+            for (i, view) in views.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
                 }
+                sql.push("(SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM conversations c WHERE c.workspace_id = ")
+                    .push_bind(ws.0);
+                if let Some(inbox) = inbox {
+                    // Unanswered reads the inbox's urgency index; the others their view's
+                    // index, which holds the inbox too (the `+` keeps the planner off the
+                    // inbox's index, where a sparse view would mean a long scan).
+                    sql.push(if i == 0 {
+                        " AND c.inbox_id = "
+                    } else {
+                        " AND +c.inbox_id = "
+                    })
+                    .push_bind(inbox.0);
+                }
+                sql.push(*view);
+                if i == 1 {
+                    sql.push_bind(me.0);
+                }
+                sql.push(" LIMIT ").push_bind(cap).push(") v)");
             }
-            Ok(counts)
+            let (unanswered, mine, unassigned, open, done, spam): (i64, i64, i64, i64, i64, i64) =
+                sql.build_query_as().fetch_one(conn).await.map_err(db)?;
+            let n = |v: i64| v.max(0) as u64;
+            Ok(pronto_core::store::ConversationCounts {
+                unanswered: n(unanswered),
+                mine: n(mine),
+                unassigned: n(unassigned),
+                open: n(open),
+                done: n(done),
+                spam: n(spam),
+            })
         }
     };
 }

@@ -179,7 +179,7 @@ pub struct InboxQuery {
 pub struct ViewTab {
     pub key: &'static str,
     pub label: &'static str,
-    pub count: u64,
+    pub count: String,
     pub active: bool,
     pub href: String,
 }
@@ -395,7 +395,10 @@ pub async fn inbox<S: Store>(
         .map(|v| ViewTab {
             key: v.key(),
             label: tr.s(&format!("view_{}", v.key())),
-            count: v.count(&counts),
+            count: match v.count(&counts) {
+                n if n >= pronto_core::store::VIEW_COUNT_CAP => format!("{n}+"),
+                n => n.to_string(),
+            },
             active: v == view,
             href: format!("/inbox?view={}{filter_param}", v.key()),
         })
