@@ -97,6 +97,7 @@ async function refresh() {
   try {
     window.prontoLive.refreshes += 1;
     const response = await fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+    window.prontoLive.last = `${response.status} ${response.redirected} ${response.url}`;
     if (response.ok && !response.redirected) {
       const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
       for (const region of $$('[data-live]')) {
@@ -122,8 +123,9 @@ async function refresh() {
   if (again) { again = false; setTimeout(refresh, 200); }
 }
 let pending = null;
-function soon() {
+function soon(event) {
   window.prontoLive.events += 1;
+  (window.prontoLive.kinds ||= []).push(event?.type || 'call');
   clearTimeout(pending);
   pending = setTimeout(refresh, 250);
 }
@@ -131,6 +133,10 @@ function soon() {
 function live() {
   if (!$('[data-live]') || !window.EventSource) return;
   const source = new EventSource('/api/v1/events');
+  // Browsers keep at most 6 connections to a site over HTTP/1.1: a page left behind (and kept
+  // in the back/forward cache) must not hold its stream, or the next page's requests wait.
+  addEventListener('pagehide', () => source.close(), { once: true });
+  addEventListener('pageshow', (event) => { if (event.persisted) location.reload(); });
   const state = $('#live-state');
   source.addEventListener('ready', () => {
     if (state) state.textContent = '';
@@ -138,7 +144,7 @@ function live() {
     // After a reconnect the browser sent Last-Event-ID and the server replays what we missed;
     // on the first connection, what changed between the page's rendering and now is caught
     // by one refresh too.
-    soon();
+    soon({ type: "ready" });
   });
   source.onerror = () => { if (state) state.textContent = t('tReconnecting'); };
   const conversation = $('[data-conversation]')?.dataset.conversation;
@@ -151,7 +157,7 @@ function live() {
           return;
         }
       } catch { /* refresh anyway */ }
-      soon();
+      soon(event);
     });
   }
   for (const kind of ['availability_changed', 'inbox_changed']) source.addEventListener(kind, soon);
@@ -263,7 +269,7 @@ for (const form of $$('form[data-api]')) {
       await api(form.dataset.method || 'POST', form.dataset.api, payload);
       location.reload();
     } catch (e) {
-      error.textContent = `${t('tError')} ${e.message}`;
+      error.textContent = e.message;
       error.hidden = false;
     }
   });

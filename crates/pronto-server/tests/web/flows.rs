@@ -303,7 +303,18 @@ async fn an_agents_day_in_the_demo() {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap();
-            let health = client.get(format!("{}/healthz", server.url)).send().await;
+            let health = client.get(format!("{}/metrics", server.url)).send().await;
+            let health = match health {
+                Ok(r) => r
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| l.starts_with("pronto_sse_clients"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Err(e) => e.to_string(),
+            };
             let page = client
                 .get(format!("{}/inbox?view=unanswered", server.url))
                 .header("cookie", format!("pronto_session={}", cookie.value()))
@@ -321,11 +332,29 @@ async fn an_agents_day_in_the_demo() {
             panic!(
                 "the new customer's row did not appear: {} health {:?} page {page}",
                 browser.js("return JSON.stringify(window.prontoLive)").await,
-                health.map(|r| r.status())
+                health
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let metrics = server
+        .client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let streams: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("pronto_sse_clients "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        streams <= 2,
+        "pages left behind closed their streams: {streams} open"
+    );
     assert_eq!(
         browser.js("return window.__stayed === true").await,
         serde_json::Value::Bool(true),
@@ -444,10 +473,55 @@ async fn a_messenger_reply_reaches_the_graph_api() {
     );
     browser.screenshot("replied").await;
 
-    // Settings show the webhook URL's place and the inbox.
+    // Settings: connect another Page; a wrong token is refused by Meta, in Meta's words.
     browser.goto("/settings").await;
     browser
         .wait_text("the settings", |t| t.contains("Page 1001"))
+        .await;
+    server
+        .graph
+        .add_page("2002", "Second page", "EAAB-right-token");
+    let form = "form[data-kind=inbox]";
+    for (field, value) in [("name", "Second page"), ("page_id", "2002")] {
+        browser
+            .css(&format!("{form} input[name={field}]"))
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    let token = browser
+        .css(&format!("{form} input[name=page_access_token]"))
+        .await;
+    token.send_keys("EAAB-wrong-token").await.unwrap();
+    browser
+        .css(&format!("{form} button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let refused = browser.css(&format!("{form} .form-error")).await;
+    let started = Instant::now();
+    while refused.text().await.unwrap_or_default().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no error shown"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.screenshot("settings-meta-refused").await;
+    token.clear().await.unwrap();
+    token.send_keys("EAAB-right-token").await.unwrap();
+    browser
+        .css(&format!("{form} button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("the new inbox", |t| {
+            t.contains("2002") && t.contains("Second page")
+        })
         .await;
     browser.screenshot("settings").await;
     let _: InboxId = inbox;
