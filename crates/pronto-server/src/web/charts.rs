@@ -111,7 +111,7 @@ pub fn daily(
         left + plot_w,
         top + plot_h,
         top + 4.0,
-        esc(unit.trim()),
+        esc(unit),
         top + plot_h
     );
     for (i, (day, value)) in days.iter().enumerate() {
@@ -134,7 +134,8 @@ pub fn daily(
                 esc(unit)
             );
         }
-        if i % 7 == 0 || i + 1 == days.len() {
+        let last = i + 1 == days.len();
+        if last || (i % 7 == 0 && days.len() - 1 - i >= 3) {
             let _ = write!(
                 svg,
                 "<text class=\"chart-tick\" x=\"{x:.1}\" y=\"{:.1}\">{}</text>",

@@ -259,6 +259,18 @@ async fn an_agents_day_in_the_demo() {
         "the reply changed the figures"
     );
     browser.screenshot("dashboard-after").await;
+    browser
+        .js("document.querySelector('.charts').scrollIntoView()")
+        .await;
+    browser.screenshot("dashboard-charts").await;
+    let csv = browser
+        .js("const r = await fetch('/dashboard.csv'); return [r.status, await r.text()]")
+        .await;
+    assert_eq!(csv[0], 200);
+    assert!(
+        csv[1].as_str().unwrap().starts_with("kind,name,state"),
+        "{csv}"
+    );
 
     // A customer writes while the inbox is open: the row appears without a reload.
     browser.goto("/inbox?view=unanswered").await;
