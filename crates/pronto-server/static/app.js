@@ -51,9 +51,11 @@ async function api(method, path, payload) {
 // Countdowns: "answer within 4:12" (amber under 5 min, red when over), "window closes in 3 h".
 function duration(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
+  const [h, min, d] = [t('tUnitH'), t('tUnitMin'), t('tUnitD')];
   if (s < 3600) return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-  if (s < 48 * 3600) return `${Math.floor(s / 3600)} h`;
-  return `${Math.floor(s / 86400)} d`;
+  if (s < 24 * 3600 && Math.floor(s / 60) % 60 !== 0) return `${Math.floor(s / 3600)} ${h} ${Math.floor(s / 60) % 60} ${min}`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)} ${h}`;
+  return `${Math.floor(s / 86400)} ${d}`;
 }
 
 function tick() {
@@ -236,6 +238,8 @@ if (composer) {
       box.value = '';
       await refresh();
     } catch (e) {
+      // One message, not the banner and the error both.
+      if (e.code === 'window_closed') $('.alert', composer)?.remove();
       error.textContent = e.code === 'window_closed' ? t('tWindowClosedError') : `${t('tError')} ${e.message}`;
       error.hidden = false;
     } finally {
@@ -300,6 +304,23 @@ document.addEventListener('keydown', (event) => {
     default: return;
   }
 });
+
+// Sign-in: after a refusal the page comes back empty; give back the email (and where the
+// agent was going), kept for this tab only.
+const login = $('form[action="/login"]');
+if (login) {
+  const email = $('input[name=email]', login);
+  const next = $('input[name=next]', login);
+  if ($('.alert') && !email.value) {
+    email.value = sessionStorage.getItem('pronto_email') || '';
+    if (next && next.value === '/inbox') next.value = sessionStorage.getItem('pronto_next') || '/inbox';
+    if (email.value) $('input[name=password]', login).focus();
+  }
+  login.addEventListener('submit', () => {
+    sessionStorage.setItem('pronto_email', email.value);
+    if (next) sessionStorage.setItem('pronto_next', next.value);
+  });
+}
 
 // Focus the first row on the inbox, so j/k/Enter work at once.
 if (!location.hash) $('[data-rows] .row-link')?.focus({ preventScroll: true });

@@ -54,7 +54,11 @@ pub async fn availability_rows<S: Store>(
                 if now < ends {
                     let note = match until {
                         None => {
-                            format!("{} {}", tr.s("away_resets_in"), clock_duration(ends - now))
+                            format!(
+                                "{} {}",
+                                tr.s("away_resets_in"),
+                                clock_duration(ends - now, tr)
+                            )
                         }
                         Some(u) => {
                             format!("{} {}", tr.s("away_until"), local_time(*u, now, 0, tr.lang))

@@ -60,6 +60,9 @@ impl Lang {
 /// The catalogue: (key, English, Russian).
 const MESSAGES: &[(&str, &str, &str)] = &[
     ("app", "Pronto", "Pronto"),
+    ("unit_h", "h", "ч"),
+    ("unit_min", "min", "мин"),
+    ("unit_d", "d", "дн."),
     ("sign_in", "Sign in", "Войти"),
     ("sign_out", "Sign out", "Выйти"),
     ("email", "Email", "Эл. почта"),

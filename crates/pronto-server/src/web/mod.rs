@@ -243,15 +243,19 @@ pub fn local_time(at: Millis, now: Millis, tz: i32, lang: Lang) -> String {
     }
 }
 
-/// A duration for people: "4:12" under an hour, "3 h" or "2 d" beyond.
-pub fn clock_duration(ms: Millis) -> String {
+/// A duration for people: "4:12" under an hour, "3 h 5 min" under a day, "30 h" or "3 d"
+/// beyond, with the units in the agent's language (app.js ticks it the same way).
+pub fn clock_duration(ms: Millis, tr: Tr) -> String {
     let s = ms.max(0) / 1000;
+    let (h, min, d) = (tr.s("unit_h"), tr.s("unit_min"), tr.s("unit_d"));
     if s < 3600 {
         format!("{}:{:02}", s / 60, s % 60)
+    } else if s < 24 * 3600 && (s / 60) % 60 != 0 {
+        format!("{} {h} {} {min}", s / 3600, (s / 60) % 60)
     } else if s < 48 * 3600 {
-        format!("{} h", s / 3600)
+        format!("{} {h}", s / 3600)
     } else {
-        format!("{} d", s / 86_400)
+        format!("{} {d}", s / 86_400)
     }
 }
 
@@ -321,7 +325,11 @@ mod tests {
         assert_eq!(civil(at, 0), (2026, 11, 24, 12, 0));
         assert_eq!(civil(at, 180), (2026, 11, 24, 15, 0));
         assert_eq!(civil(at, -13 * 60), (2026, 11, 23, 23, 0));
-        assert_eq!(clock_duration(252_000), "4:12");
-        assert_eq!(clock_duration(3 * 3_600_000 + 5), "3 h");
+        let en = Tr { lang: Lang::En };
+        assert_eq!(clock_duration(252_000, en), "4:12");
+        assert_eq!(clock_duration(3 * 3_600_000 + 5, en), "3 h");
+        assert_eq!(clock_duration(3 * 3_600_000 + 61_000, en), "3 h 1 min");
+        assert_eq!(clock_duration(12 * 3_600_000 - 1, en), "11 h 59 min");
+        assert_eq!(clock_duration(30 * 3_600_000 + 60_000, en), "30 h");
     }
 }

@@ -264,14 +264,14 @@ pub fn answer_countdown(tr: Tr, deadline: Millis, now: Millis) -> Countdown {
         let class = if left < 5 * 60_000 { "amber" } else { "ok" };
         Countdown {
             at: deadline,
-            text: format!("{} {}", tr.s("answer_within"), clock_duration(left)),
+            text: format!("{} {}", tr.s("answer_within"), clock_duration(left, tr)),
             class,
             kind: "answer",
         }
     } else {
         Countdown {
             at: deadline,
-            text: format!("{} {}", tr.s("over_by"), clock_duration(-left)),
+            text: format!("{} {}", tr.s("over_by"), clock_duration(-left, tr)),
             class: "red",
             kind: "answer",
         }
@@ -284,7 +284,7 @@ pub fn window_countdown(tr: Tr, closes: Millis, now: Millis) -> Countdown {
         let class = if left < 3_600_000 { "amber" } else { "calm" };
         Countdown {
             at: closes,
-            text: format!("{} {}", tr.s("window_closes_in"), clock_duration(left)),
+            text: format!("{} {}", tr.s("window_closes_in"), clock_duration(left, tr)),
             class,
             kind: "window",
         }

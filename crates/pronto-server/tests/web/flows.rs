@@ -485,6 +485,80 @@ async fn a_messenger_reply_reaches_the_graph_api() {
     );
     browser.screenshot("replied").await;
 
+    // A customer who wrote 25 hours ago: Meta's window is closed, and the page says so plainly.
+    let old = real_now() - 25 * 3_600_000;
+    let body = pronto_loadtest::payload::batch(
+        "page",
+        vec![(
+            page_id.to_owned(),
+            old as u64,
+            vec![pronto_loadtest::payload::message(
+                page_id,
+                "psid-late",
+                "m_customer_late",
+                "Hello? Anyone?",
+                old as u64,
+            )],
+        )],
+    );
+    assert_eq!(server.webhook(&body).await.0, reqwest::StatusCode::OK);
+    let late = server
+        .store()
+        .conversations(
+            admin.workspace,
+            &ConversationQuery {
+                inbox: Some(inbox),
+                status: None,
+                assignee: None,
+                waiting: false,
+                order: ConversationOrder::Activity,
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|c| c.contact_name.contains("psid-late") || c.conversation.preview.contains("Anyone"))
+        .expect("the late conversation");
+    browser
+        .goto(&format!("/conversations/{}", late.conversation.id.0))
+        .await;
+    browser.css("#reply").await.click().await.unwrap();
+    browser.keys("Sorry for the wait!").await;
+    browser.keys(ENTER).await;
+    let error = browser.css("[data-composer-error]").await;
+    let started = Instant::now();
+    while !error
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("24-hour reply window")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the closed window was not said"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.screenshot("window-closed").await;
+
+    // Away in one click, with the time before it resets itself.
+    browser.goto("/inbox").await;
+    browser
+        .css("[data-availability]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("the Away note", |t| {
+            t.contains("Away resets itself in 11 h") || t.contains("Away resets itself in 12 h")
+        })
+        .await;
+    browser.screenshot("away").await;
+
     // Settings: connect another Page; a wrong token is refused by Meta, in Meta's words.
     browser.goto("/settings").await;
     browser
