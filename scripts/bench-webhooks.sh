@@ -181,6 +181,25 @@ if [ "${CALIBRATE:-1}" = 1 ]; then
     stop_server
 fi
 
+# Waits until the webhook journal's processor has taken in every delivery acknowledged so
+# far (Pronto answers 200 once a delivery is journaled, and takes it in behind), and prints
+# how fast it took the backlog in: the rate at which messages reach conversations and figures.
+drained() {
+    local depth start now first
+    first=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+    start=$(date +%s.%N)
+    depth=$first
+    while [ "${depth:-0}" != 0 ]; do
+        sleep 0.5
+        depth=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+    done
+    now=$(date +%s.%N)
+    if [ "${first:-0}" != 0 ]; then
+        echo "   journal $1: $first deliveries taken in over $(echo "$now - $start" | bc -l | cut -c1-6) s"
+        echo "$first $(echo "$now - $start" | bc -l)" >> "$WORK/drain.txt"
+    fi
+}
+
 for BACKEND in $BACKENDS; do
     mkdir -p "$WORK/$BACKEND"
     export PRONTO_DATA_DIR=$WORK/$BACKEND
@@ -211,8 +230,14 @@ for BACKEND in $BACKENDS; do
         "$LOADTEST" webhooks --url "$BASE" --secret "$APP_SECRET" --page-id "$PAGE_ID" \
             --connections "$CONNECTIONS" --customers "$CUSTOMERS" --duration "$WARMUP" > /dev/null || true
     fi
+    drained "after the warm-up"
+    # The open loop at RATE on a quiet server (a small database, no backlog), then the rest.
+    load "open-$RATE-first" --duration "$DURATION" --per-post 1 --rate "$RATE"
+    drained "after open-$RATE-first"
     load closed --duration "$DURATION" --per-post 1
+    drained "after closed"
     load "batch-$BATCH" --duration "$DURATION" --per-post "$BATCH"
+    drained "after batch-$BATCH"
     # RATE may be more than the server sustains (then its latencies only grow with time): also
     # an open loop at OPEN_SHARE % of the closed loop's maximum, a load it does sustain; first,
     # so that no backlog of the overload is left to slow it.
@@ -221,9 +246,11 @@ for BACKEND in $BACKENDS; do
         share=$(( ${max:-0} * OPEN_SHARE / 100 ))
         if [ "$share" -gt 0 ]; then
             load "open-$share" --duration "$DURATION" --per-post 1 --rate "$share"
+            drained "after open-$share"
         fi
     fi
     load "open-$RATE" --duration "$DURATION" --per-post 1 --rate "$RATE"
+    drained "after open-$RATE"
     stop_server
     # The ceiling runs alone, as the server did.
     ceiling "$CEILING_BATCH" "$CEILING_ROWS"
