@@ -36,6 +36,16 @@ const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal j SET attempts = j.attemp
      FROM (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
      WHERE j.id = due.id RETURNING j.id, j.source, j.received_at, j.body, j.attempts";
 
+/// `count` fresh ids of a table's sequence, in one statement.
+async fn next_ids(conn: &mut Conn, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+    sqlx::query_scalar("SELECT nextval($1::regclass) FROM generate_series(1, $2)")
+        .bind(format!("{table}_id"))
+        .bind(count as i64)
+        .fetch_all(conn)
+        .await
+        .map_err(db)
+}
+
 /// SKIP LOCKED: concurrent claimers (other nodes) pass over what another one is claiming.
 /// An entry whose sender's lease ran out is due again.
 const CLAIM_OUTBOX: &str = "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, due_at = $3 + $4 \

@@ -877,25 +877,27 @@ macro_rules! sql_ops {
             kinds: Vec<ChangeKind>,
         ) -> StoreResult<Vec<Change>> {
             lock_feed(conn, ws).await?;
-            let mut changes = Vec::with_capacity(kinds.len());
-            for kind in kinds {
-                let id = next_id(conn, "changes").await?;
-                sqlx::query("INSERT INTO changes (workspace_id, id, at, kind) VALUES ($1, $2, $3, $4)")
-                    .bind(ws.0)
-                    .bind(id)
-                    .bind(at)
-                    .bind(Json(&kind))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db)?;
-                changes.push(Change {
+            if kinds.is_empty() {
+                return Ok(Vec::new());
+            }
+            // One statement for the ids and one for the rows, however many changes.
+            let mut ids = next_ids(conn, "changes", kinds.len()).await?;
+            ids.sort_unstable();
+            let mut query = QueryBuilder::<Db>::new("INSERT INTO changes (workspace_id, id, at, kind) ");
+            query.push_values(ids.iter().zip(&kinds), |mut row, (id, kind)| {
+                row.push_bind(ws.0).push_bind(*id).push_bind(at).push_bind(Json(kind));
+            });
+            query.build().execute(&mut *conn).await.map_err(db)?;
+            Ok(ids
+                .into_iter()
+                .zip(kinds)
+                .map(|(id, kind)| Change {
                     id,
                     workspace: ws,
                     at,
                     kind,
-                });
-            }
-            Ok(changes)
+                })
+                .collect())
         }
 
         struct NewMessage<'a> {
@@ -988,14 +990,29 @@ macro_rules! sql_ops {
             incoming: Incoming,
             rules: Rules,
         ) -> StoreResult<Ingested> {
+            ingest_in(conn, ws, incoming, rules, &mut Vec::new()).await
+        }
+
+        /// [`ingest`], in a transaction that may have locked the inbox already (`locked`).
+        async fn ingest_in(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            incoming: Incoming,
+            rules: Rules,
+            locked: &mut Vec<(WorkspaceId, InboxId)>,
+        ) -> StoreResult<Ingested> {
             let inbox = incoming.inbox;
             if incoming.channel_message_id.is_empty() || incoming.contact_external_id.is_empty() {
                 return Err(StoreError::Invalid(
                     "a message needs the channel's message id and the contact's id".into(),
                 ));
             }
-            // The inbox of this workspace, or nothing at all; locked until commit where it can be.
-            lock_inbox(conn, ws, inbox).await?;
+            // The inbox of this workspace, or nothing at all; locked until commit where it can be
+            // (once per transaction is enough).
+            if !locked.contains(&(ws, inbox)) {
+                lock_inbox(conn, ws, inbox).await?;
+                locked.push((ws, inbox));
+            }
             let duplicate: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE workspace_id = $1 AND inbox_id = $2 AND channel_message_id = $3")
                 .bind(ws.0)
                 .bind(inbox.0)
@@ -1101,10 +1118,13 @@ macro_rules! sql_ops {
             order.sort_by_key(|&i| (items[i].0, items[i].1.inbox()));
             let mut items: Vec<Option<(WorkspaceId, Inbound)>> = items.into_iter().map(Some).collect();
             let mut taken: Vec<Option<Taken>> = vec![None; items.len()];
+            let mut locked = Vec::new();
             for i in order {
                 let Some((ws, item)) = items[i].take() else { continue };
                 taken[i] = Some(match item {
-                    Inbound::Message(incoming) => Taken::Ingested(ingest(conn, ws, incoming, rules).await?),
+                    Inbound::Message(incoming) => {
+                        Taken::Ingested(ingest_in(conn, ws, incoming, rules, &mut locked).await?)
+                    }
                     Inbound::Echo { outbox, message } => confirm_echo(conn, ws, outbox, message, rules).await?,
                     Inbound::Edit { inbox, channel_message_id, text, at } => {
                         edit_message(conn, ws, inbox, channel_message_id, text, at).await?

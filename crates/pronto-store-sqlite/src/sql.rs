@@ -17,6 +17,20 @@ async fn next_id(conn: &mut Conn, table: &'static str) -> StoreResult<i64> {
         .map_err(db)
 }
 
+/// `count` fresh ids of a table, in one statement.
+async fn next_ids(conn: &mut Conn, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
+    let count = count as i64;
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE id_counters SET last = last + $2 WHERE name = $1 RETURNING last",
+    )
+    .bind(table)
+    .bind(count)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    Ok((last - count + 1..=last).collect())
+}
+
 /// Claims due attachment fetches: each is due again after the lease if its fetcher dies.
 const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches SET attempts = attempts + 1, due_at = $2 + $3 \
      WHERE (workspace_id, message_id, position) IN (SELECT workspace_id, message_id, position FROM attachment_fetches \
