@@ -594,7 +594,7 @@ pub async fn page<S: Store>(
     State(app): State<Arc<App<S>>>,
     agent: Agent,
     Query(query): Query<DashboardQuery>,
-) -> AppResult<Response> {
+) -> super::WebResult<Response> {
     let only = query
         .inbox
         .as_deref()
@@ -649,7 +649,7 @@ pub async fn csv<S: Store>(
     State(app): State<Arc<App<S>>>,
     agent: Agent,
     Query(query): Query<DashboardQuery>,
-) -> AppResult<Response> {
+) -> super::WebResult<Response> {
     let only = query
         .inbox
         .as_deref()

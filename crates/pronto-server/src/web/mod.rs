@@ -192,6 +192,44 @@ pub fn html(rendered: Result<String, askama::Error>) -> Response {
     }
 }
 
+/// An error on a page: a page saying so (with its status), not the API's JSON.
+pub struct WebError(pub crate::error::AppError);
+
+impl<E: Into<crate::error::AppError>> From<E> for WebError {
+    fn from(error: E) -> Self {
+        WebError(error.into())
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    css: &'a str,
+    status: u16,
+    message: &'a str,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        use askama::Template;
+        let error = self.0;
+        if error.status.is_server_error() {
+            // Logged, and never shown, by the API's error response.
+            return error.into_response();
+        }
+        let page = ErrorPage {
+            css: &assets().css_url,
+            status: error.status.as_u16(),
+            message: &error.message,
+        };
+        let mut response = html(page.render());
+        *response.status_mut() = error.status;
+        response
+    }
+}
+
 // Times in the agent's time zone.
 
 const MONTHS_EN: [&str; 12] = [

@@ -3,7 +3,7 @@
 use super::i18n::{LANG_COOKIE, Lang, Tr};
 use super::{Agent, Layout, clock_duration, html, local_time};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -322,7 +322,7 @@ pub async fn inbox<S: Store>(
     State(app): State<Arc<App<S>>>,
     agent: Agent,
     Query(query): Query<InboxQuery>,
-) -> AppResult<Response> {
+) -> super::WebResult<Response> {
     let ws = agent.caller.workspace;
     let now = app.now();
     let tr = agent.tr;
@@ -345,7 +345,7 @@ pub async fn inbox<S: Store>(
     if let Some(id) = inbox_filter
         && !inboxes.iter().any(|i| i.id == id)
     {
-        return Err(AppError::not_found("inbox"));
+        return Err(AppError::not_found("inbox").into());
     }
     let names = member_names(&members);
     let inbox_names: HashMap<InboxId, &Inbox> = inboxes.iter().map(|i| (i.id, i)).collect();
@@ -509,7 +509,7 @@ pub async fn conversation<S: Store>(
     State(app): State<Arc<App<S>>>,
     agent: Agent,
     Path(id): Path<String>,
-) -> AppResult<Response> {
+) -> super::WebResult<Response> {
     let ws = agent.caller.workspace;
     let id = id
         .parse::<i64>()

@@ -7,7 +7,7 @@ use super::i18n::Tr;
 use super::pages::channel_label;
 use super::{Agent, Layout, html};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -45,12 +45,15 @@ struct SettingsPage {
     agents: Vec<AgentRow>,
 }
 
-pub async fn page<S: Store>(State(app): State<Arc<App<S>>>, agent: Agent) -> AppResult<Response> {
+pub async fn page<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    agent: Agent,
+) -> super::WebResult<Response> {
     let ws = agent.caller.workspace;
     let now = app.now();
     let t: Tr = agent.tr;
     if agent.caller.require_admin().is_err() {
-        return Err(AppError::forbidden(t.s("admins_only")));
+        return Err(AppError::forbidden(t.s("admins_only")).into());
     }
     let (inboxes, members, memberships) = tokio::try_join!(
         app.store.inboxes(ws),
@@ -118,11 +121,11 @@ pub async fn set_active<S: Store>(
     agent: Agent,
     Path(id): Path<i64>,
     Form(form): Form<ActiveForm>,
-) -> AppResult<Response> {
+) -> super::WebResult<Response> {
     agent.caller.require_admin()?;
     let user = UserId(id);
     if user == agent.caller.user {
-        return Err(AppError::bad_request("you cannot deactivate yourself"));
+        return Err(AppError::bad_request("you cannot deactivate yourself").into());
     }
     app.store
         .member(agent.caller.workspace, user)

@@ -544,6 +544,14 @@ async fn a_messenger_reply_reaches_the_graph_api() {
     }
     browser.screenshot("window-closed").await;
 
+    // A conversation that does not exist: a page that says so.
+    browser.goto("/conversations/999999").await;
+    browser
+        .wait_text("the not-found page", |t| {
+            t.contains("conversation not found")
+        })
+        .await;
+
     // Away in one click, with the time before it resets itself.
     browser.goto("/inbox").await;
     browser
