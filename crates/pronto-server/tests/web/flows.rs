@@ -218,6 +218,25 @@ async fn an_agents_day_in_the_demo() {
     assert_eq!(conversation.to_string(), shown[0]);
     browser.screenshot("conversation").await;
 
+    // a: assigned to me (the admin), shown without a reload.
+    browser.js("document.activeElement.blur()").await;
+    browser.keys("a").await;
+    browser
+        .wait_text("the assignee", |t| t.contains("Assignee\nAnna Kovalenko"))
+        .await;
+
+    // A template goes into the composer, for the agent to finish.
+    let template = browser
+        .js("const s = document.querySelector('[data-template]'); s.selectedIndex = 1; s.dispatchEvent(new Event('change', {bubbles: true})); return s.options[1].value")
+        .await;
+    let composed = browser
+        .js("return document.getElementById('reply').value")
+        .await;
+    assert_eq!(composed, template, "the template's text is in the composer");
+    browser
+        .js("document.getElementById('reply').value = ''")
+        .await;
+
     // r, a reply, Enter: the playground customer receives it, and the thread says "sent".
     browser.js("document.activeElement.blur()").await;
     browser.keys("r").await;
