@@ -96,6 +96,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("view_spam", "Spam", "Спам"),
     ("all_inboxes", "All inboxes", "Все ящики"),
     ("all_channels", "All channels", "Все каналы"),
+    ("all_of_channel", "Every inbox", "Все ящики"),
     ("filter", "Filter", "Фильтр"),
     (
         "nothing_here",

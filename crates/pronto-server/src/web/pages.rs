@@ -3,14 +3,16 @@
 use super::i18n::{LANG_COOKIE, Lang, Tr};
 use super::{Agent, Layout, clock_duration, html, local_time};
 use crate::app::App;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use pronto_badge::{Author, Millis, Status};
-use pronto_core::store::{ConversationCounts, ConversationOrder, ConversationQuery, Store};
+use pronto_core::store::{
+    ConversationCounts, ConversationOrder, ConversationQuery, ConversationSummary, Store,
+};
 use pronto_core::{ChannelKind, ConversationId, Delivery, Inbox, InboxId, UserId};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -203,7 +205,8 @@ pub struct Row {
 }
 
 pub struct InboxOption {
-    pub id: i64,
+    /// An inbox's id, or a channel's name (its every inbox).
+    pub id: String,
     pub label: String,
     pub selected: bool,
 }
@@ -327,31 +330,64 @@ pub async fn inbox<S: Store>(
     let now = app.now();
     let tr = agent.tr;
     let view = View::parse(query.view.as_deref());
-    let inbox_filter = query
-        .inbox
-        .as_deref()
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(InboxId);
-    let mut list = view.query(agent.caller.user);
-    list.inbox = inbox_filter;
-    list.cursor = query.cursor.clone().filter(|c| !c.is_empty());
+    // The filter: an inbox (its id) or a channel (its name).
+    let filter = query.inbox.as_deref().unwrap_or("").trim();
     let store = &app.store;
-    let (inboxes, members, counts, page) = tokio::try_join!(
-        store.inboxes(ws),
-        store.members(ws),
-        store.conversation_counts(ws, inbox_filter, agent.caller.user),
-        store.conversations(ws, &list),
-    )?;
-    if let Some(id) = inbox_filter
-        && !inboxes.iter().any(|i| i.id == id)
-    {
-        return Err(AppError::not_found("inbox").into());
-    }
+    let inboxes = store.inboxes(ws).await?;
+    let (selected, channel_filter): (Vec<InboxId>, Option<ChannelKind>) = if filter.is_empty() {
+        (Vec::new(), None)
+    } else if let Ok(id) = filter.parse::<i64>() {
+        if !inboxes.iter().any(|i| i.id.0 == id) {
+            return Err(AppError::not_found("inbox").into());
+        }
+        (vec![InboxId(id)], None)
+    } else {
+        let kind: ChannelKind = filter.parse().map_err(|_| AppError::not_found("channel"))?;
+        let ids = inboxes
+            .iter()
+            .filter(|i| i.channel == kind)
+            .map(|i| i.id)
+            .collect();
+        (ids, Some(kind))
+    };
+    let mut list = view.query(agent.caller.user);
+    list.cursor = query.cursor.clone().filter(|c| !c.is_empty());
+    let me = agent.caller.user;
+    let (members, counts, (items, next_cursor)) = match selected.as_slice() {
+        [] if channel_filter.is_some() => (
+            store.members(ws).await?,
+            ConversationCounts::default(),
+            (Vec::new(), None),
+        ),
+        [] | [_] => {
+            list.inbox = selected.first().copied();
+            let (members, counts, page) = tokio::try_join!(
+                store.members(ws),
+                store.conversation_counts(ws, list.inbox, me),
+                store.conversations(ws, &list),
+            )?;
+            (members, counts, (page.items, page.next))
+        }
+        several => {
+            let mut counts = ConversationCounts::default();
+            for inbox in several {
+                let c = store.conversation_counts(ws, Some(*inbox), me).await?;
+                counts.unanswered += c.unanswered;
+                counts.mine += c.mine;
+                counts.unassigned += c.unassigned;
+                counts.open += c.open;
+                counts.done += c.done;
+                counts.spam += c.spam;
+            }
+            let merged = merged_page(store, ws, &list, several).await?;
+            (store.members(ws).await?, counts, merged)
+        }
+    };
+    let inbox_filter = (!filter.is_empty()).then(|| filter.to_owned());
     let names = member_names(&members);
     let inbox_names: HashMap<InboxId, &Inbox> = inboxes.iter().map(|i| (i.id, i)).collect();
     let max_time = app.rules().max_response_time;
-    let rows = page
-        .items
+    let rows = items
         .iter()
         .map(|summary| {
             let c = &summary.conversation;
@@ -389,7 +425,9 @@ pub async fn inbox<S: Store>(
             }
         })
         .collect();
-    let filter_param = inbox_filter.map_or_else(String::new, |i| format!("&inbox={}", i.0));
+    let filter_param = inbox_filter
+        .as_deref()
+        .map_or_else(String::new, |f| format!("&inbox={}", super::url_encode(f)));
     let tabs = View::ALL
         .into_iter()
         .map(|v| ViewTab {
@@ -403,15 +441,28 @@ pub async fn inbox<S: Store>(
             href: format!("/inbox?view={}{filter_param}", v.key()),
         })
         .collect();
-    let options = inboxes
-        .iter()
-        .map(|i| InboxOption {
-            id: i.id.0,
-            label: format!("{} · {}", i.name, channel_label(i.channel)),
-            selected: Some(i.id) == inbox_filter,
-        })
-        .collect();
-    let next = page.next.map(|cursor| {
+    let mut options: Vec<InboxOption> = Vec::new();
+    let mut kinds: Vec<ChannelKind> = inboxes.iter().map(|i| i.channel).collect();
+    kinds.sort_by_key(|k| channel_key(*k));
+    kinds.dedup();
+    for kind in kinds {
+        let of_kind: Vec<&Inbox> = inboxes.iter().filter(|i| i.channel == kind).collect();
+        if of_kind.len() > 1 {
+            options.push(InboxOption {
+                id: channel_key(kind).to_owned(),
+                label: format!("{} · {}", tr.s("all_of_channel"), channel_label(kind)),
+                selected: channel_filter == Some(kind),
+            });
+        }
+        for i in of_kind {
+            options.push(InboxOption {
+                id: i.id.0.to_string(),
+                label: format!("{} · {}", i.name, channel_label(i.channel)),
+                selected: filter == i.id.0.to_string(),
+            });
+        }
+    }
+    let next = next_cursor.map(|cursor| {
         format!(
             "/inbox?view={}{filter_param}&cursor={}",
             view.key(),
@@ -426,7 +477,7 @@ pub async fn inbox<S: Store>(
             tabs,
             inboxes: options,
             view: view.key(),
-            inbox_filter: inbox_filter.map_or_else(String::new, |i| i.0.to_string()),
+            inbox_filter: inbox_filter.unwrap_or_default(),
             rows,
             next,
             paged: list.cursor.is_some(),
@@ -434,6 +485,75 @@ pub async fn inbox<S: Store>(
         }
         .render(),
     ))
+}
+
+/// One page across several inboxes (a channel's): each inbox's own page, merged in the view's
+/// order. The cursor keeps, per inbox, the store's cursor and how many of that page were shown.
+async fn merged_page<S: Store>(
+    store: &S,
+    ws: pronto_core::WorkspaceId,
+    list: &ConversationQuery,
+    inboxes: &[InboxId],
+) -> AppResult<(Vec<ConversationSummary>, Option<String>)> {
+    type Parts = Vec<(i64, usize, Option<String>, bool)>;
+    let mut parts: Parts = list
+        .cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .filter(|p: &Parts| {
+            p.len() == inboxes.len() && p.iter().all(|(i, ..)| inboxes.iter().any(|x| x.0 == *i))
+        })
+        .unwrap_or_else(|| inboxes.iter().map(|i| (i.0, 0, None, false)).collect());
+    let limit = list.limit as usize;
+    let mut candidates: Vec<(usize, ConversationSummary)> = Vec::new();
+    let mut pages = Vec::new();
+    for (n, (inbox, skip, cursor, done)) in parts.iter().enumerate() {
+        if *done {
+            pages.push((0, None));
+            continue;
+        }
+        let mut query = list.clone();
+        query.inbox = Some(InboxId(*inbox));
+        query.cursor = cursor.clone();
+        query.limit = (limit + skip) as u32;
+        let page = store.conversations(ws, &query).await?;
+        pages.push((page.items.len(), page.next));
+        candidates.extend(page.items.into_iter().skip(*skip).map(|c| (n, c)));
+    }
+    let key = |c: &ConversationSummary| {
+        let conv = &c.conversation;
+        match list.order {
+            ConversationOrder::Urgency => {
+                let (band, at) = pronto_core::store::conversation_rank(
+                    conv.status,
+                    &conv.urgency,
+                    conv.last_activity_at,
+                );
+                (band as i64, at, conv.id.0)
+            }
+            ConversationOrder::Activity => (0, -conv.last_activity_at, -conv.id.0),
+        }
+    };
+    candidates.sort_by_key(|(_, c)| key(c));
+    candidates.truncate(limit);
+    for (n, part) in parts.iter_mut().enumerate() {
+        if part.3 {
+            continue;
+        }
+        let taken = candidates.iter().filter(|(i, _)| *i == n).count();
+        let (fetched, next) = &pages[n];
+        if part.1 + taken >= *fetched {
+            match next {
+                Some(next) => *part = (part.0, 0, Some(next.clone()), false),
+                None => part.3 = true,
+            }
+        } else {
+            part.1 += taken;
+        }
+    }
+    let more = parts.iter().any(|p| !p.3);
+    let cursor = more.then(|| serde_json::to_string(&parts).unwrap_or_default());
+    Ok((candidates.into_iter().map(|(_, c)| c).collect(), cursor))
 }
 
 // A conversation.

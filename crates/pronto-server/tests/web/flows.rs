@@ -192,6 +192,28 @@ async fn an_agents_day_in_the_demo() {
     );
     browser.screenshot("inbox").await;
 
+    // A channel's every inbox (here: the demo's three playground inboxes) is the same list,
+    // page after page.
+    let ids = "return [...document.querySelectorAll('[data-rows] .row')].map(r => r.dataset.id)";
+    for view in ["open", "done"] {
+        let mut pages = Vec::new();
+        for filter in ["", "&inbox=playground"] {
+            browser.goto(&format!("/inbox?view={view}{filter}")).await;
+            browser.css("[data-rows]").await;
+            let first = browser.js(ids).await;
+            browser.css("a[rel=next]").await.click().await.unwrap();
+            browser
+                .wait_text("the next page", |t| t.contains("First page"))
+                .await;
+            let second = browser.js(ids).await;
+            pages.push((first, second));
+        }
+        assert_eq!(
+            pages[0], pages[1],
+            "{view}: one channel's inboxes merged as the store orders them"
+        );
+    }
+
     // The dashboard's figures before.
     browser.goto("/dashboard").await;
     browser.css(".card").await;
