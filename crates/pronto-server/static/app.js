@@ -163,7 +163,12 @@ function live() {
     });
   }
   for (const kind of ['availability_changed', 'inbox_changed']) source.addEventListener(kind, soon);
-  source.addEventListener('figures', () => { if ($('[data-live="dashboard"]')) soon(); });
+  // Figures move with every event and as time passes: the dashboard redraws at most every 5 s.
+  let figuresDue = 0;
+  source.addEventListener('figures', () => {
+    if (!$('[data-live="dashboard"]') || figuresDue) return;
+    figuresDue = setTimeout(() => { figuresDue = 0; soon({ type: 'figures' }); }, 5000);
+  });
 }
 live();
 

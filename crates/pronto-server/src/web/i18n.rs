@@ -237,6 +237,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("active", "Active", "Активен"),
     ("deactivated", "Deactivated", "Отключён"),
     ("deactivate", "Deactivate", "Отключить"),
+    ("reactivate", "Reactivate", "Включить снова"),
     ("add", "Add", "Добавить"),
     ("add_inbox", "Add an inbox", "Добавить ящик"),
     ("add_agent", "Add an agent", "Добавить агента"),

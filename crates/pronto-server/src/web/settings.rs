@@ -131,6 +131,14 @@ pub async fn set_active<S: Store>(
         .member(agent.caller.workspace, user)
         .await?
         .ok_or_else(|| AppError::not_found("member"))?;
+    // An account is the installation's: one workspace's admin must not lock someone out of
+    // another workspace.
+    if app.store.memberships(user).await?.len() > 1 {
+        return Err(AppError::conflict(
+            "this account belongs to other workspaces too: deactivating it here would lock it out there",
+        )
+        .into());
+    }
     app.store
         .set_user_active(user, form.active == "true")
         .await?;

@@ -659,6 +659,40 @@ async fn a_messenger_reply_reaches_the_graph_api() {
         })
         .await;
     browser.screenshot("settings").await;
+
+    // An agent added through the form, then deactivated.
+    let form = "form[data-kind=user]";
+    for (field, value) in [
+        ("name", "Boris Agent"),
+        ("email", "boris@example.com"),
+        ("password", "a long enough password"),
+    ] {
+        browser
+            .css(&format!("{form} input[name={field}]"))
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    browser
+        .css(&format!("{form} button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("the new agent", |t| t.contains("boris@example.com"))
+        .await;
+    browser
+        .css("form[action$='/active'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_text("the deactivated agent", |t| t.contains("Deactivated"))
+        .await;
+    browser.screenshot("settings-agents").await;
     let _: InboxId = inbox;
     browser.close().await;
     server.stop().await;
