@@ -596,6 +596,15 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         contact: ContactId,
     ) -> impl Future<Output = StoreResult<Contact>> + Send;
+    /// Names a contact (a channel's profile lookup); the contact's conversations are announced
+    /// as changed.
+    fn rename_contact(
+        &self,
+        workspace: WorkspaceId,
+        contact: ContactId,
+        name: &str,
+        now: Millis,
+    ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
     /// Records a status change with the agent who made it (a badge event when it changes).
     fn set_status(
         &self,

@@ -198,6 +198,15 @@ impl StandIn {
         list.push(conversation);
     }
 
+    /// A person's profile, served by `GET /{psid}` (User Profile API: `first_name`,
+    /// `last_name`, `name`) and, for Instagram, `GET /{igsid}` (`name`, `username`).
+    pub fn add_person(&self, id: &str, first_name: &str, last_name: &str) {
+        self.shared
+            .lock()
+            .people
+            .insert(id.to_owned(), (first_name.to_owned(), last_name.to_owned()));
+    }
+
     /// The fields each account is subscribed to (by Page id or Instagram `user_id`).
     pub fn subscriptions(&self) -> BTreeMap<String, Vec<String>> {
         self.shared.lock().subscriptions.clone()
@@ -239,6 +248,8 @@ struct Inner {
     script: VecDeque<Scripted>,
     conversations: BTreeMap<String, Vec<Conversation>>,
     subscriptions: BTreeMap<String, Vec<String>>,
+    /// People's profiles by PSID or IGSID: (first name, last name).
+    people: BTreeMap<String, (String, String)>,
     sends: u64,
 }
 
@@ -664,6 +675,34 @@ fn node_get(shared: &Shared, call: &Call, node: &str) -> Reply {
             conversation,
             &fields,
         )?);
+    }
+    let person = shared.lock().people.get(node).cloned();
+    if let Some((first, last)) = person {
+        let name = format!("{first} {last}");
+        let username = format!("{}.{}", first.to_lowercase(), last.to_lowercase());
+        let fields = requested(call, "id")?;
+        let mut out = serde_json::Map::new();
+        for field in &fields {
+            let value = match (field.name.as_str(), account.kind) {
+                ("id", _) => json!(node),
+                ("first_name", Kind::Page) => json!(first),
+                ("last_name", Kind::Page) => json!(last),
+                ("name", _) => json!(name),
+                ("username", Kind::Instagram) => json!(username),
+                (other, _) => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        100,
+                        None,
+                        &format!(
+                            "(#100) Tried accessing nonexisting field ({other}) on node type (User)"
+                        ),
+                    );
+                }
+            };
+            out.insert(field.name.clone(), value);
+        }
+        return ok(Value::Object(out));
     }
     for conversation in &list {
         let newest = newest_first(conversation);

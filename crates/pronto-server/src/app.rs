@@ -30,6 +30,11 @@ pub struct App<S: Store> {
     pub bus: Bus,
     pub metrics: Metrics,
     pub limiter: LoginLimiter,
+    /// The Graph API client (Meta's channels).
+    pub graph: crate::meta::graph::GraphClient,
+    /// Contacts whose profile this node has looked up (or is looking up).
+    pub profile_lookups:
+        std::sync::Mutex<std::collections::HashSet<(WorkspaceId, pronto_core::ContactId)>>,
     /// Wakes the webhook journal's processor when a delivery is journaled.
     pub journal_signal: Arc<Notify>,
     /// Wakes the attachment fetcher when a delivery brought attachments.
@@ -48,6 +53,7 @@ impl<S: Store> App<S> {
         rules: Rules,
     ) -> Self {
         Self {
+            graph: crate::meta::graph::GraphClient::new(&settings.meta),
             store,
             clock,
             settings,
@@ -58,6 +64,7 @@ impl<S: Store> App<S> {
             limiter: LoginLimiter::default(),
             attachment_signal: Arc::new(Notify::new()),
             journal_signal: Arc::new(Notify::new()),
+            profile_lookups: Default::default(),
             outbox: ChannelKind::ALL
                 .iter()
                 .map(|kind| (*kind, Arc::new(Notify::new())))

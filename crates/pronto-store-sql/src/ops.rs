@@ -632,6 +632,43 @@ macro_rules! sql_ops {
             Ok(row.ok_or(StoreError::NotFound("contact"))?.into())
         }
 
+        pub(crate) async fn rename_contact(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            id: ContactId,
+            name: String,
+            now: Millis,
+        ) -> StoreResult<Vec<Change>> {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return Err(StoreError::Invalid("a contact's name has 1 to 200 characters".into()));
+            }
+            let contact = contact(conn, ws, id).await?;
+            sqlx::query("UPDATE contacts SET name = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.0)
+                .bind(id.0)
+                .bind(name)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            let conversations: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM conversations WHERE workspace_id = $1 AND contact_id = $2",
+            )
+            .bind(ws.0)
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+            let kinds = conversations
+                .into_iter()
+                .map(|conversation| ChangeKind::ConversationUpdated {
+                    inbox: contact.inbox,
+                    conversation: ConversationId(conversation),
+                })
+                .collect();
+            record_changes(conn, ws, now, kinds).await
+        }
+
         /// The contact of a channel identity in an inbox, created or renamed as it says.
         async fn contact_for(
             conn: &mut Conn,

@@ -310,6 +310,22 @@ macro_rules! impl_store {
                 $read!(self, |conn| sql::contact(conn, workspace, contact).await)
             }
 
+            async fn rename_contact(
+                &self,
+                workspace: WorkspaceId,
+                contact: ContactId,
+                name: &str,
+                now: Millis,
+            ) -> StoreResult<Vec<Change>> {
+                let name = name.to_owned();
+                let changes = $write!(self, |conn| sql::rename_contact(
+                    conn, workspace, contact, name, now
+                )
+                .await)?;
+                self.publish(&changes);
+                Ok(changes)
+            }
+
             async fn set_status(
                 &self,
                 workspace: WorkspaceId,

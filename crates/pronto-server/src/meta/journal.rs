@@ -46,7 +46,7 @@ pub fn spawn_processor<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
 }
 
 /// Processes one round; how many deliveries it claimed.
-pub async fn process_round<S: Store>(app: &App<S>) -> Result<usize, StoreError> {
+pub async fn process_round<S: Store>(app: &Arc<App<S>>) -> Result<usize, StoreError> {
     let claimed = app.store.claim_deliveries(ROUND, app.now()).await?;
     if claimed.is_empty() {
         return Ok(0);
@@ -67,13 +67,20 @@ pub async fn process_round<S: Store>(app: &App<S>) -> Result<usize, StoreError> 
     for (_, plan) in &planned {
         round.append(plan.clone_items());
     }
+    let mut contacts = Vec::new();
     match store_plan(app, round).await {
-        Ok(()) => done.extend(ids),
+        Ok(named) => {
+            contacts = named;
+            done.extend(ids);
+        }
         Err(StoreError::Unavailable(error)) => return Err(StoreError::Unavailable(error)),
         Err(_) => {
             for (id, plan) in planned {
                 match store_plan(app, plan).await {
-                    Ok(()) => done.push(id),
+                    Ok(named) => {
+                        contacts.extend(named);
+                        done.push(id);
+                    }
                     Err(StoreError::Unavailable(error)) => {
                         return Err(StoreError::Unavailable(error));
                     }
@@ -86,6 +93,7 @@ pub async fn process_round<S: Store>(app: &App<S>) -> Result<usize, StoreError> 
         }
     }
     app.store.finish_deliveries(&done).await?;
+    super::profiles::name_contacts(app, contacts);
     Ok(claimed.len())
 }
 

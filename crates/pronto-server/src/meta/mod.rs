@@ -7,6 +7,7 @@
 pub mod backfill;
 pub mod graph;
 pub mod journal;
+pub mod profiles;
 pub mod sender;
 pub mod webhook;
 

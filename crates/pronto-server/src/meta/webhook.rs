@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use pronto_channels::meta::{self, Batch, Echo, EventKind, MetaAttachment, Object};
 use pronto_channels::meta_api::outbox_of_metadata;
 use pronto_core::store::{Inbound, Store, StoreError, Taken};
-use pronto_core::{Attachment, Author, ChannelKind, Inbox, Incoming, OutboxId, WorkspaceId};
+use pronto_core::{
+    Attachment, Author, ChannelKind, ContactId, Inbox, Incoming, OutboxId, WorkspaceId,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -185,7 +187,11 @@ pub async fn plan<S: Store>(
         for event in entry.messaging.iter().chain(&entry.standby) {
             let kind = kind_name(&event.kind);
             let item = match &event.kind {
-                EventKind::Message(_) => meta::incoming(inbox.id, event).map(Inbound::Message),
+                EventKind::Message(_) => meta::incoming(inbox.id, event).map(|mut message| {
+                    // Named by a profile lookup, never by the id (which would undo it).
+                    message.contact_name = String::new();
+                    Inbound::Message(message)
+                }),
                 EventKind::Echo(echo) => Some(echo_item(app, inbox, settings, event, echo)),
                 EventKind::Postback {
                     title,
@@ -200,7 +206,7 @@ pub async fn plan<S: Store>(
                     Some(Inbound::Message(Incoming {
                         inbox: inbox.id,
                         contact_external_id: event.sender.clone(),
-                        contact_name: event.sender.clone(),
+                        contact_name: String::new(),
                         channel_message_id: mid.clone().unwrap_or_else(|| {
                             format!("postback:{}:{}", event.sender, event.timestamp)
                         }),
@@ -243,13 +249,30 @@ pub async fn plan<S: Store>(
     Ok(Plan { items, planned })
 }
 
-/// Stores planned events in one transaction, and counts what became of each.
-pub async fn store_plan<S: Store>(app: &App<S>, plan: Plan) -> Result<(), StoreError> {
+/// Stores planned events in one transaction, and counts what became of each. Returns the
+/// contacts of the customers' messages stored (for [`super::profiles`]).
+pub async fn store_plan<S: Store>(
+    app: &App<S>,
+    plan: Plan,
+) -> Result<Vec<(WorkspaceId, ContactId)>, StoreError> {
     if plan.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let Plan { items, planned } = plan;
     let taken = app.take_in(items).await?;
+    let mut contacts = Vec::new();
+    for item in &taken {
+        if let Taken::Ingested(pronto_core::store::Ingested::Stored {
+            message,
+            conversation,
+            ..
+        }) = item
+            && message.author == Author::Customer
+            && !contacts.contains(&(conversation.workspace, conversation.contact))
+        {
+            contacts.push((conversation.workspace, conversation.contact));
+        }
+    }
     for (plan, taken) in planned.iter().zip(&taken) {
         let outcome = match taken {
             Taken::Ingested(pronto_core::store::Ingested::Stored { .. }) => "stored",
@@ -261,13 +284,13 @@ pub async fn store_plan<S: Store>(app: &App<S>, plan: Plan) -> Result<(), StoreE
         app.metrics
             .record_webhook_event(plan.source, plan.kind, outcome);
     }
-    Ok(())
+    Ok(contacts)
 }
 
 /// Routes and stores one verified delivery, in one transaction.
 pub async fn take_in<S: Store>(app: &App<S>, batch: &Batch) -> Result<(), StoreError> {
     let plan = plan(app, batch, &mut InboxCache::new()).await?;
-    store_plan(app, plan).await
+    store_plan(app, plan).await.map(drop)
 }
 
 fn kind_name(kind: &EventKind) -> &'static str {
@@ -331,7 +354,7 @@ fn echo_item<S: Store>(
         inbox: inbox.id,
         // An echo goes from the page to the person.
         contact_external_id: event.recipient.clone(),
-        contact_name: event.recipient.clone(),
+        contact_name: String::new(),
         channel_message_id: echo.mid.clone(),
         at: event.timestamp,
         author: match author {

@@ -206,11 +206,17 @@ async fn a_reply_goes_through_the_send_api_and_its_echo_is_not_stored_twice<S: B
     let server = TestServer::<S>::start().await;
     let admin = server.user("ann@example.com", true, "Shop").await;
     let inbox = server.messenger(&admin, PAGE, json!({})).await;
+    server.graph.add_person(PSID, "Anna", "Berg");
     let body = page(
         vec![message(PAGE, PSID, "m_q", "Do you ship to Riga?", ms(t0()))],
         t0(),
     );
     assert_eq!(server.webhook(&body).await.0, StatusCode::OK);
+    // The customer is named from their profile (webhooks give only their id), once.
+    until_thread(&server, &admin, "named", |t| {
+        t["contact"]["name"] == "Anna Berg"
+    })
+    .await;
     server.clock.advance(4 * MINUTE);
     let (status, sent) = reply(&server, &admin, "Yes, in 2–3 days.").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
@@ -264,6 +270,7 @@ async fn a_reply_goes_through_the_send_api_and_its_echo_is_not_stored_twice<S: B
     assert_eq!(server.webhook(&echoed).await.0, StatusCode::OK);
     let body = thread(&server, &admin).await;
     assert_eq!(messages(&body).len(), 2, "{body}");
+    assert_eq!(body["contact"]["name"], "Anna Berg", "later messages keep the name");
     assert_eq!(
         report(&server, &admin, inbox).await["response_time_seconds"],
         240.0
