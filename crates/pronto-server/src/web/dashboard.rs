@@ -19,7 +19,7 @@ use pronto_core::store::{InboxFact, Store, badge_log};
 use pronto_core::{ChannelKind, ConversationId, Inbox, InboxId, UserId, WorkspaceId};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub struct AvailabilityRow {
     pub inbox: i64,
@@ -534,6 +534,33 @@ async fn per_agent<S: Store>(
     Ok(counts)
 }
 
+/// Every start of an inbox's whole log (not excluded), evaluated at most once a minute: the
+/// daily series need the history, which the live badge folds away.
+async fn history<S: Store>(
+    app: &App<S>,
+    ws: WorkspaceId,
+    inbox: InboxId,
+    now: Millis,
+    rules: &Rules,
+) -> AppResult<Arc<Vec<Start>>> {
+    type Cache = Mutex<HashMap<InboxId, (Millis, Arc<Vec<Start>>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some((at, starts)) = cache.lock().expect("history cache").get(&inbox)
+        && (0..60_000).contains(&(now - at))
+    {
+        return Ok(starts.clone());
+    }
+    let events = crate::live::events_after(&app.store, ws, inbox, 0).await?;
+    let log = badge_log(&events);
+    let starts = Arc::new(pronto_badge::evaluate(&log, now, rules).included);
+    cache
+        .lock()
+        .expect("history cache")
+        .insert(inbox, (now, starts.clone()));
+    Ok(starts)
+}
+
 async fn daily<S: Store>(
     app: &App<S>,
     ws: WorkspaceId,
@@ -548,10 +575,8 @@ async fn daily<S: Store>(
     let first = today - 29;
     let mut days: Vec<(u64, u64, Vec<Millis>)> = vec![(0, 0, Vec::new()); 30];
     for inbox in inboxes {
-        let events = crate::live::events_after(&app.store, ws, inbox.id, 0).await?;
-        let log = badge_log(&events);
-        let assessment = pronto_badge::evaluate(&log, now, rules);
-        for start in assessment.included {
+        let starts = history(app, ws, inbox.id, now, rules).await?;
+        for start in starts.iter() {
             let day = (start.at() + offset).div_euclid(DAY);
             if day < first || day > today {
                 continue;

@@ -142,6 +142,22 @@ async fn inbox_page_speed() {
             ms(times[times.len() - 1])
         );
     }
+    // The dashboard: cold (each inbox's whole log evaluated for the daily series), then warm.
+    for label in ["cold", "warm", "warm"] {
+        let started = Instant::now();
+        let response = client
+            .get(format!("{}/dashboard", server.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap();
+        println!(
+            "GET /dashboard ({label}): {:.0} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let _ = <SqliteStore as Backend>::close_it;
     server.stop().await;
 }
