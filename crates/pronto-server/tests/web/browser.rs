@@ -80,6 +80,12 @@ impl Browser {
                 "prefs": {"intl.accept_languages": lang},
             }),
         );
+        if width < 500 {
+            // A desktop window is at least 500 px wide: a phone's width needs emulation.
+            caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true},
+            });
+        }
         let client = ClientBuilder::rustls()
             .unwrap()
             .capabilities(caps)

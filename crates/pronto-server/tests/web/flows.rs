@@ -455,6 +455,16 @@ async fn an_agents_day_in_the_demo() {
         .js("return document.documentElement.scrollWidth > window.innerWidth + 1")
         .await;
     phone.screenshot("inbox").await;
+    let wide = phone
+        .js("return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        .await;
+    assert_eq!(
+        phone
+            .js("return [screen.width, document.documentElement.scrollWidth]")
+            .await,
+        serde_json::json!([375, 375]),
+        "wider than 375 px: {wide}"
+    );
     assert_eq!(
         overflow,
         serde_json::Value::Bool(false),
