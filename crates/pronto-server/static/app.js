@@ -125,9 +125,15 @@ async function refresh() {
   if (again) { again = false; setTimeout(refresh, 200); }
 }
 let pending = null;
+// The dashboard recomputes figures and charts: it redraws at most every 5 s, whatever happens.
+const onDashboard = Boolean($('[data-live="dashboard"]'));
 function soon(event) {
   window.prontoLive.events += 1;
   (window.prontoLive.kinds ||= []).push(event?.type || 'call');
+  if (onDashboard) {
+    if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 5000);
+    return;
+  }
   clearTimeout(pending);
   pending = setTimeout(refresh, 250);
 }
@@ -163,12 +169,8 @@ function live() {
     });
   }
   for (const kind of ['availability_changed', 'inbox_changed']) source.addEventListener(kind, soon);
-  // Figures move with every event and as time passes: the dashboard redraws at most every 5 s.
-  let figuresDue = 0;
-  source.addEventListener('figures', () => {
-    if (!$('[data-live="dashboard"]') || figuresDue) return;
-    figuresDue = setTimeout(() => { figuresDue = 0; soon({ type: 'figures' }); }, 5000);
-  });
+  // Figures move with every event and as time passes: only the dashboard shows them.
+  source.addEventListener('figures', (event) => { if (onDashboard) soon(event); });
 }
 live();
 

@@ -304,6 +304,42 @@ async fn an_agents_day_in_the_demo() {
         .js("document.querySelector('.charts').scrollIntoView()")
         .await;
     browser.screenshot("dashboard-charts").await;
+
+    // A customer writes while the dashboard is open: the pooled "waiting now" moves, live.
+    browser.css("html[data-live-ready]").await;
+    browser.js("window.__stayed = true").await;
+    let pending_before = browser.text(".card.pooled").await;
+    let first_inbox = server.store().inboxes(ws).await.unwrap()[0].id;
+    server
+        .app()
+        .ingest(
+            ws,
+            &Incoming {
+                inbox: first_inbox,
+                contact_external_id: "e2e-dashboard".into(),
+                contact_name: "Dana Dashboard".into(),
+                channel_message_id: "e2e-dashboard-1".into(),
+                at: real_now(),
+                author: Author::Customer,
+                text: "Hi!".into(),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let started_waiting = Instant::now();
+    while browser.text(".card.pooled").await == pending_before {
+        assert!(
+            started_waiting.elapsed() < Duration::from_secs(12),
+            "the dashboard did not move: {pending_before}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        browser.js("return window.__stayed === true").await,
+        serde_json::Value::Bool(true),
+        "the dashboard was not reloaded"
+    );
     let csv = browser
         .js("const r = await fetch('/dashboard.csv'); return [r.status, await r.text()]")
         .await;
