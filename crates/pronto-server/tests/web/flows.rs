@@ -226,6 +226,19 @@ async fn an_agents_day_in_the_demo() {
     browser
         .js("document.querySelector('[data-rows] .row-link').focus()")
         .await;
+    let focused = "return document.activeElement.closest('[data-id]')?.dataset.id";
+    browser.keys("j").await;
+    assert_eq!(
+        browser.js(focused).await,
+        serde_json::json!(shown[1]),
+        "j moves down"
+    );
+    browser.keys("k").await;
+    assert_eq!(
+        browser.js(focused).await,
+        serde_json::json!(shown[0]),
+        "k moves up"
+    );
     browser.keys(ENTER).await;
     browser.css("[data-composer]").await;
     let conversation: i64 = browser
