@@ -270,7 +270,10 @@ async fn a_reply_goes_through_the_send_api_and_its_echo_is_not_stored_twice<S: B
     assert_eq!(server.webhook(&echoed).await.0, StatusCode::OK);
     let body = thread(&server, &admin).await;
     assert_eq!(messages(&body).len(), 2, "{body}");
-    assert_eq!(body["contact"]["name"], "Anna Berg", "later messages keep the name");
+    assert_eq!(
+        body["contact"]["name"], "Anna Berg",
+        "later messages keep the name"
+    );
     assert_eq!(
         report(&server, &admin, inbox).await["response_time_seconds"],
         240.0
