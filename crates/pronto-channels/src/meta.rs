@@ -168,6 +168,49 @@ pub struct Event {
     /// The event's time in milliseconds; a message's time is this, not the arrival time.
     pub timestamp: Millis,
     pub kind: EventKind,
+    /// Fields of the event (`referral`) or of its message (`message.nlp`) this module does not
+    /// read: ignored, for the server to count.
+    pub unknown_fields: Vec<String>,
+}
+
+/// The fields of an event and of its message this module reads (or knowingly passes over).
+const EVENT_FIELDS: &[&str] = &[
+    "sender",
+    "recipient",
+    "timestamp",
+    "message",
+    "message_edit",
+    "read",
+    "delivery",
+    "postback",
+];
+const MESSAGE_FIELDS: &[&str] = &[
+    "mid",
+    "text",
+    "attachments",
+    "quick_reply",
+    "reply_to",
+    "is_echo",
+    "app_id",
+    "metadata",
+];
+
+fn unknown_fields(map: &Map<String, Value>, kind: &EventKind) -> Vec<String> {
+    let mut unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !EVENT_FIELDS.contains(&k.as_str()))
+        .filter(|k| !matches!(kind, EventKind::Unknown { kind } if kind == *k))
+        .cloned()
+        .collect();
+    if let Some(Value::Object(message)) = map.get("message") {
+        unknown.extend(
+            message
+                .keys()
+                .filter(|k| !MESSAGE_FIELDS.contains(&k.as_str()))
+                .map(|k| format!("message.{k}")),
+        );
+    }
+    unknown
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -395,6 +438,7 @@ fn event(value: &Value, path: &str) -> Result<Event, ParseError> {
         sender,
         recipient,
         timestamp,
+        unknown_fields: unknown_fields(map, &kind),
         kind,
     })
 }
@@ -1071,5 +1115,24 @@ mod tests {
             assert_eq!(e.path, path, "{body}: {e}");
             assert!(e.to_string().starts_with(path), "{e}");
         }
+    }
+
+    #[test]
+    fn fields_it_does_not_read_are_named_for_counting() {
+        let event = only_event(&page(
+            r#"{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":5,"referral":{"ref":"ad"},"message":{"mid":"m","text":"hi","nlp":{}}}"#,
+        ));
+        assert_eq!(event.unknown_fields, ["referral", "message.nlp"]);
+        let plain = only_event(&page(
+            r#"{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":5,"message":{"mid":"m","text":"hi"}}"#,
+        ));
+        assert!(plain.unknown_fields.is_empty());
+        let reaction = only_event(&page(
+            r#"{"sender":{"id":"1"},"recipient":{"id":"2"},"timestamp":5,"reaction":{"mid":"m"}}"#,
+        ));
+        assert!(
+            reaction.unknown_fields.is_empty(),
+            "an unknown kind is counted as a kind"
+        );
     }
 }

@@ -186,6 +186,10 @@ pub async fn plan<S: Store>(
         };
         for event in entry.messaging.iter().chain(&entry.standby) {
             let kind = kind_name(&event.kind);
+            for field in &event.unknown_fields {
+                app.metrics
+                    .record_webhook_event(source, &field.replace('.', "_"), "unknown_field");
+            }
             let item = match &event.kind {
                 EventKind::Message(_) => meta::incoming(inbox.id, event).map(|mut message| {
                     // Named by a profile lookup, never by the id (which would undo it).

@@ -940,6 +940,7 @@ async fn fixtures_in_meta_s_shapes_are_taken_in<S: Backend>() {
         r#"{source="page",kind="message_edit",outcome="edited"} 1"#,
         r#"{source="page",kind="reaction",outcome="unknown_kind"} 1"#,
         r#"{source="instagram",kind="echo",outcome="stored"} 1"#,
+        r#"{source="page",kind="message_sticker_id",outcome="unknown_field"} 1"#,
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
