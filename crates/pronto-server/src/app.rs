@@ -30,6 +30,9 @@ pub struct App<S: Store> {
     pub bus: Bus,
     pub metrics: Metrics,
     pub limiter: LoginLimiter,
+    /// Ids of the changes this node published lately: what it must not hear again from the
+    /// store's announcements.
+    own_changes: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// The Graph API client (Meta's channels).
     pub graph: crate::meta::graph::GraphClient,
     /// Contacts whose profile this node has looked up (or is looking up).
@@ -65,6 +68,7 @@ impl<S: Store> App<S> {
             attachment_signal: Arc::new(Notify::new()),
             journal_signal: Arc::new(Notify::new()),
             profile_lookups: Default::default(),
+            own_changes: Default::default(),
             outbox: ChannelKind::ALL
                 .iter()
                 .map(|kind| (*kind, Arc::new(Notify::new())))
@@ -103,6 +107,14 @@ impl<S: Store> App<S> {
 
     /// Publishes changes to the event bus.
     pub fn publish(&self, changes: Vec<Change>) {
+        if !changes.is_empty() {
+            let mut own = self.own_changes.lock().expect("own changes");
+            if own.len() > 20_000 {
+                // Forgetting only costs a change heard twice (streams send each id once).
+                own.clear();
+            }
+            own.extend(changes.iter().map(|change| change.id));
+        }
         for change in changes {
             self.bus.publish(Notice::Change(change));
         }
@@ -282,6 +294,52 @@ impl<S: Store> App<S> {
         self.publish(changes);
         self.feed(entry.workspace, &events).await;
         Ok(message)
+    }
+
+    /// Takes in changes another node committed (`first..=last` of the workspace's feed, as
+    /// the store announced them): publishes them to this node's bus and brings the live badges
+    /// of their inboxes up to date.
+    pub async fn hear(&self, workspace: WorkspaceId, first: i64, last: i64) {
+        let count = (last - first + 1).clamp(1, 10_000) as u32;
+        let changes = match self.store.changes_since(workspace, first - 1, count).await {
+            Ok(changes) => changes,
+            Err(error) => {
+                tracing::warn!(%workspace, %error, "cannot read announced changes");
+                return;
+            }
+        };
+        let fresh: Vec<Change> = {
+            let own = self.own_changes.lock().expect("own changes");
+            changes
+                .into_iter()
+                .filter(|change| change.id <= last && !own.contains(&change.id))
+                .collect()
+        };
+        if fresh.is_empty() {
+            return;
+        }
+        let mut inboxes: Vec<InboxId> = Vec::new();
+        for change in &fresh {
+            let inbox = match &change.kind {
+                pronto_core::store::ChangeKind::MessageCreated { inbox, .. }
+                | pronto_core::store::ChangeKind::MessageUpdated { inbox, .. }
+                | pronto_core::store::ChangeKind::ConversationUpdated { inbox, .. }
+                | pronto_core::store::ChangeKind::AvailabilityChanged { inbox }
+                | pronto_core::store::ChangeKind::InboxChanged { inbox } => *inbox,
+            };
+            if !inboxes.contains(&inbox) {
+                inboxes.push(inbox);
+            }
+        }
+        for change in fresh {
+            self.bus.publish(Notice::Change(change));
+        }
+        for inbox in inboxes {
+            if let Err(error) = self.live.sync(&self.store, workspace, inbox).await {
+                tracing::warn!(%inbox, %error, "the live badge could not catch up with another node");
+            }
+            self.publish_figures(inbox);
+        }
     }
 
     /// Flags an inbox for its admin (`Some(why)`: it cannot send until they act) or clears

@@ -1,7 +1,6 @@
 //! The event bus of one process: every change a store call appended to a workspace's change
-//! feed, and every change of an inbox's figures, for the Server-Sent Events streams.
-//! (Between nodes, PostgreSQL LISTEN/NOTIFY will feed the same bus; until then a node hears
-//! its own changes, and SSE clients still get every change through the replay from the store.)
+//! feed, and every change of an inbox's figures, for the Server-Sent Events streams. Changes
+//! other nodes commit reach it too ([`crate::cluster`], PostgreSQL's LISTEN/NOTIFY).
 
 use crate::live::FiguresView;
 use pronto_core::store::Change;

@@ -20,6 +20,7 @@ pub mod attachments;
 pub mod auth;
 pub mod bus;
 pub mod clock;
+pub mod cluster;
 pub mod crypto;
 pub mod demo;
 pub mod engine;

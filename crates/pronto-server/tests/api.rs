@@ -7,6 +7,7 @@ mod api {
 
     mod auth;
     mod badge;
+    mod cluster;
     mod conversations;
     mod errors;
     mod events;

@@ -5,8 +5,8 @@
 //!   transaction (gapless, unique, in commit order); ingests into one inbox go one at a time.
 //! - The outbox is claimed with `FOR UPDATE SKIP LOCKED`, so many nodes share it.
 //! - Change-feed ids come from a sequence, taken under the workspace's row lock.
-//! - Many `pronto serve` nodes can share one database. Telling the other nodes about changes
-//!   (LISTEN/NOTIFY) comes with a later issue: its place is [`PgStore::publish`].
+//! - Many `pronto serve` nodes can share one database. Each transaction that appends to the
+//!   change feed NOTIFYs `pronto_changes`; [`PgStore::listen`] hears every node's.
 //!
 //! Instants come from the callers (`now` parameters); the store never reads the clock.
 
@@ -20,6 +20,50 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// The channel every node's committed changes are announced on (payload `WS FIRST LAST`: the
+/// workspace and the range of change ids of one transaction).
+pub const CHANGES_CHANNEL: &str = "pronto_changes";
+
+/// One transaction's changes, as announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announced {
+    pub workspace: WorkspaceId,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Announced {
+    fn parse(payload: &str) -> Option<Self> {
+        let mut parts = payload.split(' ').map(str::parse::<i64>);
+        let (ws, first, last) = (
+            parts.next()?.ok()?,
+            parts.next()?.ok()?,
+            parts.next()?.ok()?,
+        );
+        (parts.next().is_none() && first <= last).then_some(Self {
+            workspace: WorkspaceId(ws),
+            first,
+            last,
+        })
+    }
+}
+
+/// Hears the changes every node commits (this one's too), over a connection of its own.
+pub struct ChangeListener(sqlx::postgres::PgListener);
+
+impl ChangeListener {
+    /// The next announcement. After a lost connection the listener reconnects by itself;
+    /// what was announced meanwhile is not heard (readers catch up from the change feed).
+    pub async fn next(&mut self) -> StoreResult<Announced> {
+        loop {
+            let notification = self.0.recv().await.map_err(sql::db)?;
+            if let Some(announced) = Announced::parse(notification.payload()) {
+                return Ok(announced);
+            }
+        }
+    }
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -74,6 +118,15 @@ impl PgStore {
         &self.pool
     }
 
+    /// Listens to the changes every node commits.
+    pub async fn listen(&self) -> StoreResult<ChangeListener> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(sql::db)?;
+        listener.listen(CHANGES_CHANNEL).await.map_err(sql::db)?;
+        Ok(ChangeListener(listener))
+    }
+
     /// Waits for the connections in use, then closes them.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -98,8 +151,8 @@ impl PgStore {
         }
     }
 
-    /// Where committed changes will be told to the other nodes (LISTEN/NOTIFY, a later
-    /// issue). One node needs nothing: its event bus hears them from the methods' returns.
+    /// The other nodes hear committed changes through NOTIFY, sent in their transaction
+    /// (`sql::announce_changes`); this node's bus hears them from the methods' returns.
     fn publish(&self, _changes: &[Change]) {}
 }
 
@@ -130,3 +183,23 @@ pronto_store_sql::impl_store!(
     journal_write = read,
     journal_read = read
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_parse_or_are_ignored() {
+        assert_eq!(
+            Announced::parse("7 100 102"),
+            Some(Announced {
+                workspace: WorkspaceId(7),
+                first: 100,
+                last: 102
+            })
+        );
+        for bad in ["", "7 100", "7 102 100", "7 1 2 3", "x 1 2"] {
+            assert_eq!(Announced::parse(bad), None, "{bad:?}");
+        }
+    }
+}

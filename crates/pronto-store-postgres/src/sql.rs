@@ -117,6 +117,23 @@ async fn lock_feed(conn: &mut Conn, ws: WorkspaceId) -> StoreResult<()> {
     Ok(())
 }
 
+/// Tells every node (LISTEN `pronto_changes`) about this transaction's changes: PostgreSQL
+/// delivers the notification when, and only if, the transaction commits, in commit order.
+async fn announce_changes(
+    conn: &mut Conn,
+    ws: WorkspaceId,
+    first: i64,
+    last: i64,
+) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(crate::CHANGES_CHANNEL)
+        .bind(format!("{} {first} {last}", ws.0))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 /// Locks the inbox of an outbox entry still pending (`pending`, read without a lock), then
 /// reads it again, under the lock: another sender may have finished it meanwhile.
 async fn relock_outbox_entry(

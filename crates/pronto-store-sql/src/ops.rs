@@ -8,7 +8,9 @@
 //! - the row locks: `row_lock` (the `FOR UPDATE` suffix of the selects of a row about to
 //!   change, empty where one writer has the database to itself), `lock_inbox`,
 //!   `lock_conversation_inbox`, `lock_feed`, `relock_outbox_entry`, `check_conversation`;
-//! - `CLAIM_OUTBOX`, the statement that claims due outbox entries.
+//! - `CLAIM_OUTBOX`, the statement that claims due outbox entries;
+//! - `announce_changes(conn, ws, first, last)`: tells the other nodes about a transaction's
+//!   changes when it commits (PostgreSQL's NOTIFY; nothing where one process owns the file).
 //!
 //! Reads run on a connection outside any write; each function that writes runs as one atomic
 //! unit (a transaction, or a savepoint of the SQLite writer's batch). Every query is scoped by
@@ -925,6 +927,7 @@ macro_rules! sql_ops {
                 row.push_bind(ws.0).push_bind(*id).push_bind(at).push_bind(Json(kind));
             });
             query.build().execute(&mut *conn).await.map_err(db)?;
+            announce_changes(conn, ws, ids[0], ids[ids.len() - 1]).await?;
             Ok(ids
                 .into_iter()
                 .zip(kinds)

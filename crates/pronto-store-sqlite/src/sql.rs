@@ -74,6 +74,16 @@ async fn lock_feed(_conn: &mut Conn, _ws: WorkspaceId) -> StoreResult<()> {
     Ok(())
 }
 
+/// One process owns the file: nobody else to tell.
+async fn announce_changes(
+    _conn: &mut Conn,
+    _ws: WorkspaceId,
+    _first: i64,
+    _last: i64,
+) -> StoreResult<()> {
+    Ok(())
+}
+
 /// Nothing to lock: what the writer read is still so.
 async fn relock_outbox_entry(
     _conn: &mut Conn,

@@ -99,20 +99,63 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|error| Failure::runtime(format!("cannot start the async runtime: {error}")))
 }
 
-/// The stores' own way to flush and close.
+/// What differs between the stores around the server: flushing and closing, and hearing
+/// the changes other nodes commit.
 trait Close {
     async fn close_store(&self);
+    /// Other nodes' committed changes, for [`pronto_server::cluster::spawn_hearing`]; `None`
+    /// where one process owns the data.
+    async fn announcements(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<pronto_server::cluster::Announcement>>, Failure>;
 }
 
 impl Close for SqliteStore {
     async fn close_store(&self) {
         self.close().await;
     }
+
+    async fn announcements(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<pronto_server::cluster::Announcement>>, Failure>
+    {
+        Ok(None)
+    }
 }
 
 impl Close for PgStore {
     async fn close_store(&self) {
         self.close().await;
+    }
+
+    async fn announcements(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<pronto_server::cluster::Announcement>>, Failure>
+    {
+        let mut listener = self.listen().await.map_err(|error| {
+            Failure::runtime(format!("cannot listen to the other nodes: {error}"))
+        })?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.next().await {
+                    Ok(heard) => {
+                        if sender
+                            .send((heard.workspace, heard.first, heard.last))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "listening to the other nodes; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
     }
 }
 
@@ -160,7 +203,12 @@ async fn run_server<S: Store + Close>(
                 "cannot listen on {listen} (PRONTO_LISTEN): {error}"
             ))
         })?;
+    let announcements = store.announcements().await?;
     let mut server = Server::new(store, settings);
+    if let Some(announcements) = announcements {
+        server =
+            server.worker(move |app| pronto_server::cluster::spawn_hearing(app, announcements));
+    }
     let mut replies = None;
     if demo {
         let (sender, receiver) = pronto_server::demo::playground_sender();
