@@ -72,6 +72,12 @@ impl Urgency {
         urgency
     }
 
+    /// The customer's latest message, from which the channel's reply window runs.
+    pub fn last_customer_message_at(&self, rules: &Rules) -> Option<Millis> {
+        self.reply_window_closes_at
+            .map(|closes| closes - rules.reply_window)
+    }
+
     /// Whether the channel still takes a reply at `now` (the 24-hour policy).
     pub fn reply_window_open(&self, now: Millis) -> bool {
         self.reply_window_closes_at

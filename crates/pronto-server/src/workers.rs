@@ -134,8 +134,7 @@ async fn send_one<S: Store>(
                     Ok(summary) => summary
                         .conversation
                         .urgency
-                        .reply_window_closes_at
-                        .map(|closes| closes - app.rules().reply_window),
+                        .last_customer_message_at(app.rules()),
                     Err(_) => None,
                 };
             SendJob {

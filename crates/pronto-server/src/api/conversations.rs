@@ -217,8 +217,7 @@ pub async fn reply<S: Store>(
         let last_customer_message_at = summary
             .conversation
             .urgency
-            .reply_window_closes_at
-            .map(|closes| closes - app.rules().reply_window);
+            .last_customer_message_at(app.rules());
         if pronto_channels::meta_api::messaging_type(
             last_customer_message_at,
             app.now(),
