@@ -350,17 +350,37 @@ impl<S: Store> App<S> {
         inbox: InboxId,
         problem: Option<&str>,
     ) -> StoreResult<()> {
-        let current = self.store.inbox(workspace, inbox).await?;
-        let mut settings = current.settings.clone();
-        let value = problem.map_or(serde_json::Value::Null, serde_json::Value::from);
-        if settings.get("problem").unwrap_or(&serde_json::Value::Null) == &value {
-            return Ok(());
+        let value = problem.map(serde_json::Value::from);
+        let changed = self
+            .set_inbox_setting(workspace, inbox, "problem", value)
+            .await?;
+        if let Some(inbox) = changed
+            && problem.is_none()
+        {
+            self.outbox_signal(inbox.channel).notify_one();
         }
-        match problem {
-            Some(_) => settings["problem"] = value,
+        Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`) one key of an inbox's settings, the keys the server
+    /// keeps there itself (`problem`, `backfill`); writes only when it changes, and then
+    /// returns the changed inbox.
+    pub async fn set_inbox_setting(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        key: &str,
+        value: Option<serde_json::Value>,
+    ) -> StoreResult<Option<pronto_core::Inbox>> {
+        let mut settings = self.store.inbox(workspace, inbox).await?.settings;
+        if settings.get(key) == value.as_ref() {
+            return Ok(None);
+        }
+        match value {
+            Some(value) => settings[key] = value,
             None => {
                 if let Some(map) = settings.as_object_mut() {
-                    map.remove("problem");
+                    map.remove(key);
                 }
             }
         }
@@ -368,11 +388,10 @@ impl<S: Store> App<S> {
             settings: Some(settings),
             ..Default::default()
         };
-        self.store.update_inbox(workspace, inbox, &update).await?;
-        if problem.is_none() {
-            self.outbox_signal(current.channel).notify_one();
-        }
-        Ok(())
+        self.store
+            .update_inbox(workspace, inbox, &update)
+            .await
+            .map(Some)
     }
 
     /// Loads the live badge of every inbox of the installation (from snapshots).

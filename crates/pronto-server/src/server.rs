@@ -110,17 +110,6 @@ impl<S: Store> Server<S> {
                 key
             }
         };
-        let mut senders = self.senders;
-        for kind in [ChannelKind::Messenger, ChannelKind::Instagram] {
-            if !self.silenced.contains(&kind) {
-                senders.entry(kind).or_insert_with(|| {
-                    Arc::new(crate::meta::sender::MetaSender::new(
-                        &self.settings.meta,
-                        key.clone(),
-                    ))
-                });
-            }
-        }
         let app = Arc::new(App::new(
             self.store,
             self.clock,
@@ -128,6 +117,17 @@ impl<S: Store> Server<S> {
             key,
             self.rules,
         ));
+        let mut senders = self.senders;
+        for kind in [ChannelKind::Messenger, ChannelKind::Instagram] {
+            if !self.silenced.contains(&kind) {
+                senders.entry(kind).or_insert_with(|| {
+                    Arc::new(crate::meta::sender::MetaSender::new(
+                        app.graph.clone(),
+                        app.key.clone(),
+                    ))
+                });
+            }
+        }
         Ok(Prepared {
             app,
             senders,

@@ -6,7 +6,7 @@ use super::views::{AvailabilityView, InboxView, jsonl_line};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, Json, Path};
-use crate::meta::graph::{Account, CallError, GraphClient};
+use crate::meta::graph::{Account, CallError};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -158,7 +158,7 @@ async fn connect<S: Store>(
     token: &str,
     expected_account: Option<&str>,
 ) -> AppResult<Account> {
-    let graph = GraphClient::new(&app.settings.meta);
+    let graph = &app.graph;
     let account = graph.me(channel, token).await.map_err(meta_error)?;
     if let Some(expected) = expected_account
         && account.id != expected

@@ -9,12 +9,11 @@
 //! the inbox announces to the browsers.
 
 use super::MetaInbox;
-use super::graph::GraphClient;
 use crate::app::App;
 use pronto_badge::Millis;
 use pronto_badge::time::DAY;
 use pronto_channels::meta_api::graph_time;
-use pronto_core::store::{Inbound, InboxUpdate, Store};
+use pronto_core::store::{Inbound, Store};
 use pronto_core::{Author, ChannelKind, InboxId, Incoming, WorkspaceId};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -64,17 +63,9 @@ pub async fn run<S: Store>(app: &App<S>, workspace: WorkspaceId, inbox: InboxId)
 }
 
 async fn record<S: Store>(app: &App<S>, workspace: WorkspaceId, inbox: InboxId, state: Value) {
-    let result = async {
-        let current = app.store.inbox(workspace, inbox).await?;
-        let mut settings = current.settings;
-        settings["backfill"] = state;
-        let update = InboxUpdate {
-            settings: Some(settings),
-            ..Default::default()
-        };
-        app.store.update_inbox(workspace, inbox, &update).await
-    }
-    .await;
+    let result = app
+        .set_inbox_setting(workspace, inbox, "backfill", Some(state))
+        .await;
     if let Err(error) = result {
         tracing::warn!(%inbox, %error, "backfill: cannot record progress");
     }
@@ -97,7 +88,7 @@ async fn import<S: Store>(
         .access_token
         .clone()
         .ok_or("no access token is stored")?;
-    let graph = GraphClient::new(&app.settings.meta);
+    let graph = &app.graph;
     let since = now - BACKFILL_DAYS * DAY;
     let (path, platform) = match meta.channel {
         ChannelKind::Instagram => ("me/conversations".to_owned(), "instagram"),

@@ -10,7 +10,6 @@
 use super::MetaInbox;
 use super::graph::{CallError, GraphClient};
 use crate::crypto::SecretKey;
-use crate::settings::MetaSettings;
 use crate::workers::{SendJob, Sender, Sent};
 use futures_util::future::BoxFuture;
 use pronto_badge::Millis;
@@ -30,11 +29,9 @@ pub struct MetaSender {
 }
 
 impl MetaSender {
-    pub fn new(settings: &MetaSettings, key: SecretKey) -> Self {
-        Self {
-            graph: GraphClient::new(settings),
-            key,
-        }
+    /// A sender calling Meta with `graph` (the app's client) and opening tokens with `key`.
+    pub fn new(graph: GraphClient, key: SecretKey) -> Self {
+        Self { graph, key }
     }
 
     async fn send_job(&self, job: &SendJob, now: Millis) -> Sent {
