@@ -62,10 +62,10 @@ pub async fn process_round<S: Store>(app: &Arc<App<S>>) -> Result<usize, StoreEr
             Err(Refused::Later(error)) => return Err(error),
         }
     }
-    // Plans are kept for a retry one by one; the round's copy is rebuilt from them.
+    // Each delivery's plan is kept for a retry one by one; the round stores a copy of them all.
     let ids: Vec<i64> = planned.iter().map(|(id, _)| *id).collect();
     for (_, plan) in &planned {
-        round.append(plan.clone_items());
+        round.append(plan.clone());
     }
     let mut contacts = Vec::new();
     match store_plan(app, round).await {

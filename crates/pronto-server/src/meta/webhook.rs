@@ -117,21 +117,13 @@ struct Planned {
 }
 
 /// Deliveries' events routed to their inboxes, ready to be stored in one transaction.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Plan {
     items: Vec<(WorkspaceId, Inbound)>,
     planned: Vec<Planned>,
 }
 
 impl Plan {
-    /// A copy of the plan (items are cloned: a round keeps each delivery's plan for a retry).
-    pub fn clone_items(&self) -> Plan {
-        Plan {
-            items: self.items.clone(),
-            planned: self.planned.clone(),
-        }
-    }
-
     pub fn append(&mut self, other: Plan) {
         self.items.extend(other.items);
         self.planned.extend(other.planned);
