@@ -72,6 +72,25 @@ async fn until_thread(
     panic!("{what}: {}", thread(server, user).await);
 }
 
+/// Moves the clock by `step` at a time (retries come due) until `check` holds of the thread,
+/// or 80 steps have passed; the thread as it is then.
+async fn advance_until(
+    server: &TestServer<impl Backend>,
+    user: &User,
+    step: Millis,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..80 {
+        server.clock.advance(step);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let body = thread(server, user).await;
+        if check(&body) {
+            return body;
+        }
+    }
+    thread(server, user).await
+}
+
 async fn reply(server: &TestServer<impl Backend>, user: &User, text: &str) -> (StatusCode, Value) {
     let id = thread(server, user).await["id"].as_i64().unwrap();
     server
@@ -523,14 +542,11 @@ async fn meta_s_errors_fail_flag_or_retry<S: Backend>() {
     });
     server.graph.script_send(Scripted::Status(503));
     reply(&server, &admin, "Third").await;
-    for _ in 0..80 {
-        server.clock.advance(5 * SECOND);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if last_state(&thread(&server, &admin).await)["state"] == "sent" {
-            break;
-        }
-    }
-    assert_eq!(last_state(&thread(&server, &admin).await)["state"], "sent");
+    let body = advance_until(&server, &admin, 5 * SECOND, |t| {
+        last_state(t)["state"] == "sent"
+    })
+    .await;
+    assert_eq!(last_state(&body)["state"], "sent");
     assert_eq!(send_calls(&server.graph), 5);
 
     // An expired token: the inbox is flagged for its admin and replies wait.
@@ -582,14 +598,11 @@ async fn meta_s_errors_fail_flag_or_retry<S: Backend>() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["settings"].get("problem").is_none(), "{body}");
-    for _ in 0..80 {
-        server.clock.advance(30 * SECOND);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if last_state(&thread(&server, &admin).await)["state"] == "sent" {
-            break;
-        }
-    }
-    assert_eq!(last_state(&thread(&server, &admin).await)["state"], "sent");
+    let body = advance_until(&server, &admin, 30 * SECOND, |t| {
+        last_state(t)["state"] == "sent"
+    })
+    .await;
+    assert_eq!(last_state(&body)["state"], "sent");
     server.stop().await;
 }
 
