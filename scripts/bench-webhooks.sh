@@ -28,6 +28,7 @@
 # The machine is shared: the generator runs on one thread (--threads) beside the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/webhooks-common.sh
 
 DURATION=${DURATION:-30}
 RATE=${RATE:-5000}
@@ -124,19 +125,7 @@ set_up() {
     echo "$PASSWORD" | "$PRONTO" user add "$EMAIL" --name Bench --admin --workspace "$WORKSPACE" > /dev/null
     TOKEN=$("$PRONTO" token add "$EMAIL" --workspace "$WORKSPACE" --label bench 2> /dev/null)
     start_server "$1"
-    local status
-    status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/webhooks/meta")
-    if [ "$status" = 404 ]; then
-        echo "bench-webhooks: the server has no /webhooks/meta route yet" >&2
-        exit 1
-    fi
-    status=$(curl -s -o "$WORK/inbox.json" -w '%{http_code}' -X POST "$BASE/api/v1/inboxes" \
-        -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-        -d "{\"name\":\"Messenger\",\"channel\":\"messenger\",\"messenger\":{\"page_id\":\"$PAGE_ID\",\"page_access_token\":\"$PAGE_TOKEN\"}}")
-    case $status in
-        2*) ;;
-        *) echo "bench-webhooks: creating the inbox answered $status: $(cat "$WORK/inbox.json")" >&2; exit 1 ;;
-    esac
+    create_messenger_inbox bench-webhooks
 }
 
 # Runs the generator with "$@" and appends its JSON summary, labelled $1, to $RESULTS.
@@ -186,12 +175,12 @@ fi
 # how fast it took the backlog in: the rate at which messages reach conversations and figures.
 drained() {
     local depth start now first
-    first=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+    first=$(journal_depth)
     start=$(date +%s.%N)
     depth=$first
     while [ "${depth:-0}" != 0 ]; do
         sleep 0.5
-        depth=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+        depth=$(journal_depth)
     done
     now=$(date +%s.%N)
     if [ "${first:-0}" != 0 ]; then

@@ -18,6 +18,7 @@
 # Exit status: 0 when every acknowledged message is stored exactly once, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/webhooks-common.sh
 
 BACKEND=${BACKEND:-sqlite}
 DURATION=${DURATION:-20}
@@ -110,18 +111,7 @@ echo "== $BACKEND: $DATABASE_URL"
 echo "$PASSWORD" | "$PRONTO" user add "$EMAIL" --name Crash --admin --workspace "$WORKSPACE" > /dev/null
 TOKEN=$("$PRONTO" token add "$EMAIL" --workspace "$WORKSPACE" --label crash 2> /dev/null)
 start_server
-status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/webhooks/meta")
-if [ "$status" = 404 ]; then
-    echo "crash-webhooks: the server has no /webhooks/meta route yet" >&2
-    exit 1
-fi
-status=$(curl -s -o "$WORK/inbox.json" -w '%{http_code}' -X POST "$BASE/api/v1/inboxes" \
-    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d "{\"name\":\"Messenger\",\"channel\":\"messenger\",\"messenger\":{\"page_id\":\"$PAGE_ID\",\"page_access_token\":\"$PAGE_TOKEN\"}}")
-case $status in
-    2*) ;;
-    *) echo "crash-webhooks: creating the inbox answered $status: $(cat "$WORK/inbox.json")" >&2; exit 1 ;;
-esac
+create_messenger_inbox crash-webhooks
 
 ACKED=$WORK/acked.txt
 echo "== load: $RATE messages/s ($PER_POST per POST) for $DURATION s, $KILLS kills"
@@ -148,7 +138,7 @@ cat "$WORK/load.out"
 # Every delivery that got a 200 is in the webhook journal at least; wait until the processor
 # has taken them all in, then a clean stop, so that the check reads a quiet database.
 for _ in $(seq 1 600); do
-    depth=$(curl -fsS "$BASE/metrics" | awk '/^pronto_webhook_journal_depth /{print $2}')
+    depth=$(journal_depth)
     [ "${depth:-1}" = "0" ] && break
     sleep 0.5
 done
