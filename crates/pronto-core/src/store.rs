@@ -683,7 +683,7 @@ pub trait Store: Send + Sync + 'static {
         body: &[u8],
         now: Millis,
     ) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Claims up to `limit` due deliveries, oldest first (due again after [`OUTBOX_LEASE`]
+    /// Claims up to `limit` due deliveries, oldest first (due again after [`JOURNAL_LEASE`]
     /// if their processor dies).
     fn claim_deliveries(
         &self,
@@ -766,6 +766,11 @@ pub trait Store: Send + Sync + 'static {
 
 /// How long a claimed outbox entry stays with its sender before it is due again.
 pub const OUTBOX_LEASE: Millis = 5 * MINUTE;
+
+/// How long a claimed webhook delivery stays with its processor before it is due again. A
+/// round takes milliseconds, and taking a delivery in twice changes nothing, so a short lease
+/// lets a restarted node take in at once what a dead one had claimed.
+pub const JOURNAL_LEASE: Millis = 30 * pronto_badge::time::SECOND;
 
 /// How precisely [`Store::use_api_token`] records an API token's last use.
 pub const TOKEN_USE_RESOLUTION: Millis = MINUTE;

@@ -25,7 +25,7 @@ macro_rules! sql_ops {
         use pronto_core::conversation::Urgency;
         use pronto_core::store::{
             Change, ChangeKind, ConversationOrder, ConversationPage, ConversationQuery,
-            ConversationSummary, AttachmentFetch, FetchOutcome, JournaledDelivery, StoredFile, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, OUTBOX_LEASE, Taken,
+            ConversationSummary, AttachmentFetch, FetchOutcome, JournaledDelivery, StoredFile, InboxEvent, InboxFact, InboxUpdate, Inbound, Ingested, NewInbox, JOURNAL_LEASE, OUTBOX_LEASE, Taken,
             OutboxEntry, SendOutcome, Session, StoreError, StoreResult, TOKEN_USE_RESOLUTION,
             conversation_rank, preview,
         };
@@ -1417,7 +1417,7 @@ macro_rules! sql_ops {
             let rows: Vec<(i64, String, i64, Vec<u8>, i32)> = sqlx::query_as(CLAIM_DELIVERIES)
                 .bind(i64::from(limit))
                 .bind(now)
-                .bind(OUTBOX_LEASE)
+                .bind(JOURNAL_LEASE)
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db)?;

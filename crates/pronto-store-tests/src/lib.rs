@@ -2242,7 +2242,7 @@ pub async fn the_webhook_journal<S: Store>(store: &S) {
             .is_empty()
     );
     let again = store
-        .claim_deliveries(100, T0 + 1 + OUTBOX_LEASE)
+        .claim_deliveries(100, T0 + 1 + JOURNAL_LEASE)
         .await
         .unwrap();
     assert_eq!(again.len(), claimed.len());
