@@ -7,6 +7,7 @@
 //! this crate, never the other way round.
 
 pub mod conversation;
+pub mod history;
 pub mod ids;
 pub mod model;
 pub mod store;

@@ -280,12 +280,7 @@ pub struct ConversationSummary {
     pub channel: ChannelKind,
 }
 
-/// The most a view's count says: [`Store::conversation_counts`] stops counting there, so that
-/// the inbox costs the same with a hundred or a million conversations ("1000+").
-pub const VIEW_COUNT_CAP: u64 = 1000;
-
-/// The sizes of the inbox's views ([`Store::conversation_counts`]), each at most
-/// [`VIEW_COUNT_CAP`].
+/// The sizes of the inbox's views ([`Store::conversation_counts`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ConversationCounts {
     /// Open, a customer waiting for an answer.
@@ -755,13 +750,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<Change>>> + Send;
     /// How many conversations each view of the inbox holds, in one inbox or all of them:
     /// open ones waiting for an answer, open ones assigned to `me`, open unassigned ones, all
-    /// open ones, Done ones, Spam ones; each counted up to [`VIEW_COUNT_CAP`].
+    /// open ones, Done ones, Spam ones. Read from counters that every change of a conversation
+    /// keeps, not by counting conversations: the cost is the same with ten or a million.
     fn conversation_counts(
         &self,
         workspace: WorkspaceId,
         inbox: Option<InboxId>,
         me: UserId,
     ) -> impl Future<Output = StoreResult<ConversationCounts>> + Send;
+    /// Folds the counters' pending differences into their totals, so that reading a count
+    /// stays a sum of a few rows; returns how many counter rows changed. Any node may run it,
+    /// at any time, concurrently with writers and other folds.
+    fn fold_view_counts(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// How long a claimed outbox entry stays with its sender before it is due again.

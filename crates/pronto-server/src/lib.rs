@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod view_counts;
 pub mod web;
 pub mod workers;
 

@@ -36,6 +36,18 @@ const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal j SET attempts = j.attemp
      FROM (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
      WHERE j.id = due.id RETURNING j.id, j.source, j.received_at, j.body, j.attempts";
 
+/// Folds the view counters' deltas into their totals in one statement. A concurrent fold
+/// waits for the rows this one deletes and then passes over them; totals are upserted in key
+/// order, so two folds never deadlock.
+const FOLD_VIEW_COUNTS: &[&str] = &["WITH moved AS (DELETE FROM view_count_deltas \
+     RETURNING workspace_id, inbox_id, assignee_id, unanswered, open, done, spam) \
+     INSERT INTO view_counts (workspace_id, inbox_id, assignee_id, unanswered, open, done, spam) \
+     SELECT workspace_id, inbox_id, assignee_id, SUM(unanswered), SUM(open), SUM(done), SUM(spam) FROM moved \
+     GROUP BY workspace_id, inbox_id, assignee_id ORDER BY workspace_id, inbox_id, assignee_id \
+     ON CONFLICT (workspace_id, inbox_id, assignee_id) DO UPDATE SET \
+     unanswered = view_counts.unanswered + excluded.unanswered, open = view_counts.open + excluded.open, \
+     done = view_counts.done + excluded.done, spam = view_counts.spam + excluded.spam"];
+
 /// `count` fresh ids of a table's sequence, in one statement.
 async fn next_ids(conn: &mut Conn, table: &'static str, count: usize) -> StoreResult<Vec<i64>> {
     sqlx::query_scalar("SELECT nextval($1::regclass) FROM generate_series(1, $2)")

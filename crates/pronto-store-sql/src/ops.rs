@@ -2189,40 +2189,31 @@ macro_rules! sql_ops {
             inbox: Option<InboxId>,
             me: UserId,
         ) -> StoreResult<pronto_core::store::ConversationCounts> {
-            // Each count reads at most VIEW_COUNT_CAP entries of an index, whatever the size.
-            let cap = pronto_core::store::VIEW_COUNT_CAP as i64;
-            let views: [&str; 6] = [
-                " AND c.rank_band < 2",
-                " AND c.status = 'open' AND c.assignee_id = ",
-                " AND c.status = 'open' AND c.assignee_id IS NULL",
-                " AND c.status = 'open'",
-                " AND c.status = 'done'",
-                " AND c.status = 'spam'",
-            ];
-            let mut sql = QueryBuilder::<Db>::new("SELECT ");
-            for (i, view) in views.iter().enumerate() {
+            // The few counter rows of the inbox (one per assignee) and the deltas not folded
+            // yet, in one statement so that both are read at the same instant.
+            let mut sql = QueryBuilder::<Db>::new(
+                "SELECT CAST(COALESCE(SUM(unanswered), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN assignee_id = ",
+            );
+            sql.push_bind(me.0).push(
+                " THEN open ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN assignee_id = 0 THEN open ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(open), 0) AS BIGINT), CAST(COALESCE(SUM(done), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(spam), 0) AS BIGINT) FROM (",
+            );
+            for (i, table) in ["view_counts", "view_count_deltas"].into_iter().enumerate() {
                 if i > 0 {
-                    sql.push(", ");
+                    sql.push(" UNION ALL ");
                 }
-                sql.push("(SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM conversations c WHERE c.workspace_id = ")
+                sql.push("SELECT assignee_id, unanswered, open, done, spam FROM ")
+                    .push(table)
+                    .push(" WHERE workspace_id = ")
                     .push_bind(ws.0);
                 if let Some(inbox) = inbox {
-                    // Unanswered reads the inbox's urgency index; the others their view's
-                    // index, which holds the inbox too (the `+` keeps the planner off the
-                    // inbox's index, where a sparse view would mean a long scan).
-                    sql.push(if i == 0 {
-                        " AND c.inbox_id = "
-                    } else {
-                        " AND +c.inbox_id = "
-                    })
-                    .push_bind(inbox.0);
+                    sql.push(" AND inbox_id = ").push_bind(inbox.0);
                 }
-                sql.push(*view);
-                if i == 1 {
-                    sql.push_bind(me.0);
-                }
-                sql.push(" LIMIT ").push_bind(cap).push(") v)");
             }
+            sql.push(") v");
             let (unanswered, mine, unassigned, open, done, spam): (i64, i64, i64, i64, i64, i64) =
                 sql.build_query_as().fetch_one(conn).await.map_err(db)?;
             let n = |v: i64| v.max(0) as u64;
@@ -2234,6 +2225,152 @@ macro_rules! sql_ops {
                 done: n(done),
                 spam: n(spam),
             })
+        }
+
+        pub(crate) async fn fresh_ids(
+            conn: &mut Conn,
+            kind: pronto_core::history::IdKind,
+            count: usize,
+        ) -> StoreResult<Vec<i64>> {
+            use pronto_core::history::IdKind;
+            let table = match kind {
+                IdKind::Contact => "contacts",
+                IdKind::Conversation => "conversations",
+                IdKind::Message => "messages",
+            };
+            if count == 0 {
+                return Ok(Vec::new());
+            }
+            next_ids(conn, table, count).await
+        }
+
+        /// Rows per multi-row INSERT: under the bind limits of both databases (SQLite 32,766).
+        fn rows_per_statement(columns: usize) -> usize {
+            30_000 / columns
+        }
+
+        pub(crate) async fn load_history(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            chunk: &pronto_core::history::HistoryChunk,
+        ) -> StoreResult<()> {
+            for rows in chunk.contacts.chunks(rows_per_statement(5)) {
+                let mut sql = QueryBuilder::<Db>::new(
+                    "INSERT INTO contacts (workspace_id, id, inbox_id, external_id, name) ",
+                );
+                sql.push_values(rows, |mut b, c| {
+                    b.push_bind(ws.0)
+                        .push_bind(c.id.0)
+                        .push_bind(c.inbox.0)
+                        .push_bind(&c.external_id)
+                        .push_bind(&c.name);
+                });
+                sql.build().execute(&mut *conn).await.map_err(db)?;
+            }
+            for rows in chunk.conversations.chunks(rows_per_statement(15)) {
+                let mut sql = QueryBuilder::<Db>::new(
+                    "INSERT INTO conversations (workspace_id, id, inbox_id, contact_id, status, status_at, assignee_id, \
+                     last_message_at, waiting_since, unanswered_since, reply_window_closes_at, last_activity_at, preview, \
+                     rank_band, rank_at) ",
+                );
+                sql.push_values(rows, |mut b, h| {
+                    let c = &h.conversation;
+                    let (band, rank_at) =
+                        conversation_rank(c.status, &c.urgency, c.last_activity_at);
+                    b.push_bind(ws.0)
+                        .push_bind(c.id.0)
+                        .push_bind(c.inbox.0)
+                        .push_bind(c.contact.0)
+                        .push_bind(c.status.as_str())
+                        .push_bind(h.status_at)
+                        .push_bind(c.assignee.map(|u| u.0))
+                        .push_bind(c.urgency.last_message_at)
+                        .push_bind(c.urgency.waiting_since)
+                        .push_bind(c.urgency.unanswered_since)
+                        .push_bind(c.urgency.reply_window_closes_at)
+                        .push_bind(c.last_activity_at)
+                        .push_bind(&c.preview)
+                        .push_bind(band_number(band))
+                        .push_bind(rank_at);
+                });
+                sql.build().execute(&mut *conn).await.map_err(db)?;
+            }
+            for rows in chunk.messages.chunks(rows_per_statement(12)) {
+                let mut sql = QueryBuilder::<Db>::new(
+                    "INSERT INTO messages (workspace_id, id, inbox_id, conversation_id, author, agent_id, \
+                     channel_message_id, at, text, attachments, delivery, delivery_reason) ",
+                );
+                sql.push_values(rows, |mut b, (inbox, m)| {
+                    let (delivery, reason) = delivery_columns(&m.delivery);
+                    b.push_bind(ws.0)
+                        .push_bind(m.id.0)
+                        .push_bind(inbox.0)
+                        .push_bind(m.conversation.0)
+                        .push_bind(m.author.as_str())
+                        .push_bind(m.agent.map(|u| u.0))
+                        .push_bind(m.channel_message_id.as_deref())
+                        .push_bind(m.at)
+                        .push_bind(&m.text)
+                        .push_bind(Json(&m.attachments))
+                        .push_bind(delivery)
+                        .push_bind(reason);
+                });
+                sql.build().execute(&mut *conn).await.map_err(db)?;
+            }
+            let mut last_seqs: Vec<(InboxId, i64)> = Vec::new();
+            for rows in chunk.events.chunks(rows_per_statement(11)) {
+                let mut sql = QueryBuilder::<Db>::new(
+                    "INSERT INTO inbox_events (workspace_id, inbox_id, seq, at, kind, conversation_id, author, status, \
+                     availability, until, by_user) ",
+                );
+                sql.push_values(rows, |mut b, e| {
+                    let c = EventColumns::of(&e.fact);
+                    b.push_bind(ws.0)
+                        .push_bind(e.inbox.0)
+                        .push_bind(e.seq)
+                        .push_bind(e.at)
+                        .push_bind(c.kind)
+                        .push_bind(c.conversation_id)
+                        .push_bind(c.author)
+                        .push_bind(c.status)
+                        .push_bind(c.availability)
+                        .push_bind(c.until)
+                        .push_bind(c.by_user);
+                });
+                sql.build().execute(&mut *conn).await.map_err(db)?;
+                for e in rows {
+                    match last_seqs.iter_mut().find(|(inbox, _)| *inbox == e.inbox) {
+                        Some((_, seq)) => *seq = (*seq).max(e.seq),
+                        None => last_seqs.push((e.inbox, e.seq)),
+                    }
+                }
+            }
+            last_seqs.sort();
+            for (inbox, seq) in last_seqs {
+                let moved = sqlx::query(
+                    "UPDATE inboxes SET last_seq = $3 WHERE workspace_id = $1 AND id = $2 AND last_seq < $3",
+                )
+                .bind(ws.0)
+                .bind(inbox.0)
+                .bind(seq)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+                if moved.rows_affected() == 0 {
+                    self::inbox(conn, ws, inbox).await?;
+                }
+            }
+            Ok(())
+        }
+
+        pub(crate) async fn fold_view_counts(conn: &mut Conn) -> StoreResult<u64> {
+            // The first statement upserts the totals: its rows are the counters that changed.
+            let mut changed = None;
+            for &statement in FOLD_VIEW_COUNTS {
+                let done = sqlx::query(statement).execute(&mut *conn).await.map_err(db)?;
+                changed.get_or_insert(done.rows_affected());
+            }
+            Ok(changed.unwrap_or(0))
         }
     };
 }

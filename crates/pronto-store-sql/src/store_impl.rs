@@ -571,6 +571,29 @@ macro_rules! impl_store {
                 )
                 .await)
             }
+
+            async fn fold_view_counts(&self) -> StoreResult<u64> {
+                $write!(self, |conn| sql::fold_view_counts(conn).await)
+            }
+        }
+
+        impl ::pronto_core::history::HistoryLoader for $store {
+            async fn fresh_ids(
+                &self,
+                kind: ::pronto_core::history::IdKind,
+                count: usize,
+            ) -> StoreResult<Vec<i64>> {
+                $write!(self, |conn| sql::fresh_ids(conn, kind, count).await)
+            }
+
+            async fn load_history(
+                &self,
+                workspace: WorkspaceId,
+                chunk: ::pronto_core::history::HistoryChunk,
+            ) -> StoreResult<()> {
+                $write!(self, |conn| sql::load_history(conn, workspace, &chunk)
+                    .await)
+            }
         }
     };
 }

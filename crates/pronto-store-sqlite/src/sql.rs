@@ -31,6 +31,18 @@ async fn next_ids(conn: &mut Conn, table: &'static str, count: usize) -> StoreRe
     Ok((last - count + 1..=last).collect())
 }
 
+/// Folds the view counters' deltas into their totals (the one writer makes the pair atomic;
+/// `WHERE true` keeps SQLite from reading the upsert's ON as a join's).
+const FOLD_VIEW_COUNTS: &[&str] = &[
+    "INSERT INTO view_counts (workspace_id, inbox_id, assignee_id, unanswered, open, done, spam) \
+     SELECT workspace_id, inbox_id, assignee_id, SUM(unanswered), SUM(open), SUM(done), SUM(spam) \
+     FROM view_count_deltas WHERE true GROUP BY workspace_id, inbox_id, assignee_id \
+     ON CONFLICT (workspace_id, inbox_id, assignee_id) DO UPDATE SET \
+     unanswered = unanswered + excluded.unanswered, open = open + excluded.open, \
+     done = done + excluded.done, spam = spam + excluded.spam",
+    "DELETE FROM view_count_deltas",
+];
+
 /// Claims due attachment fetches: each is due again after the lease if its fetcher dies.
 const CLAIM_ATTACHMENT_FETCHES: &str = "UPDATE attachment_fetches SET attempts = attempts + 1, due_at = $2 + $3 \
      WHERE (workspace_id, message_id, position) IN (SELECT workspace_id, message_id, position FROM attachment_fetches \

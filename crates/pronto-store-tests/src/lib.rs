@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use pronto_badge::time::{DAY, HOUR, MINUTE, SECOND};
 use pronto_badge::{Author, Availability, Millis, Rules, Status};
 use pronto_core::conversation::Urgency;
+use pronto_core::history::{HistoricConversation, HistoryChunk, HistoryLoader, IdKind};
 use pronto_core::store::*;
 use pronto_core::template::{NewTemplate, TemplateUpdate};
 use pronto_core::*;
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const T0: Millis = 1_764_000_000_000;
 
 /// Runs the whole story.
-pub async fn run_all<S: Store>(store: &S) {
+pub async fn run_all<S: Store + HistoryLoader>(store: &S) {
     workspaces_users_and_members(store).await;
     sessions_and_api_tokens(store).await;
     inboxes_and_channel_keys(store).await;
@@ -41,6 +42,7 @@ pub async fn run_all<S: Store>(store: &S) {
     tenant_isolation(store).await;
     deleting_an_inbox_deletes_what_it_holds(store).await;
     view_counts(store).await;
+    a_history_loaded_in_bulk(store).await;
     concurrent_ingests(store, 200).await;
     eprintln!("conformance story: every chapter passed");
 }
@@ -3091,5 +3093,217 @@ pub async fn view_counts<S: Store>(store: &S) {
             .unwrap(),
         pronto_core::store::ConversationCounts::default(),
         "another workspace's conversations are not counted"
+    );
+    // Folding the deltas into the totals changes no count; later changes count on top.
+    store.fold_view_counts().await.unwrap();
+    let counts = |inbox, me| store.conversation_counts(w.ws.id, inbox, me);
+    assert_eq!(counts(None, w.agent.id).await.unwrap(), all);
+    assert_eq!(counts(Some(w.inbox.id), w.admin.id).await.unwrap(), first);
+    assert_eq!(
+        store.fold_view_counts().await.unwrap(),
+        0,
+        "nothing left to fold"
+    );
+    store
+        .set_status(w.ws.id, ids[0], Status::Done, None, T0 + 106)
+        .await
+        .unwrap();
+    store
+        .assign(w.ws.id, ids[5], Some(w.agent.id), T0 + 107)
+        .await
+        .unwrap();
+    let expected = pronto_core::store::ConversationCounts {
+        unanswered: 3,
+        mine: 2,
+        unassigned: 0,
+        open: 3,
+        done: 2,
+        spam: 1,
+    };
+    assert_eq!(counts(None, w.agent.id).await.unwrap(), expected);
+    assert!(store.fold_view_counts().await.unwrap() > 0);
+    assert_eq!(counts(None, w.agent.id).await.unwrap(), expected);
+}
+
+/// A history loaded in bulk reads back like one written message by message, and the live
+/// product carries on after it without colliding.
+pub async fn a_history_loaded_in_bulk<S: Store + HistoryLoader>(store: &S) {
+    let w = world(store, "bulk", ChannelKind::Playground).await;
+    let (ws, inbox) = (w.ws.id, w.inbox.id);
+    let contacts = store.fresh_ids(IdKind::Contact, 2).await.unwrap();
+    let conversations = store.fresh_ids(IdKind::Conversation, 2).await.unwrap();
+    let messages = store.fresh_ids(IdKind::Message, 3).await.unwrap();
+    assert_eq!(
+        (contacts.len(), conversations.len(), messages.len()),
+        (2, 2, 3)
+    );
+    let rules = pronto_badge::Rules::default();
+    let mut chunk = HistoryChunk::default();
+    let mut seq = 0;
+    let mut event = |at, fact| {
+        seq += 1;
+        InboxEvent {
+            inbox,
+            seq,
+            at,
+            fact,
+        }
+    };
+    // Conversation 0: asked and answered, then Done. Conversation 1: asked, waiting.
+    let said = [
+        (0, Author::Customer, T0, "Where is my order?"),
+        (
+            0,
+            Author::Agent,
+            T0 + 5 * MINUTE,
+            "On its way, arriving Friday.",
+        ),
+        (1, Author::Customer, T0 + HOUR, "Do you ship to Riga?"),
+    ];
+    for k in 0..2 {
+        chunk.contacts.push(Contact {
+            id: ContactId(contacts[k]),
+            workspace: ws,
+            inbox,
+            external_id: format!("bulk-{k}"),
+            name: format!("Bulk customer {k}"),
+        });
+        let mine: Vec<_> = said.iter().filter(|s| s.0 == k).collect();
+        let urgency = Urgency::from_messages(mine.iter().map(|s| (s.1, s.2)), &rules);
+        let last = mine.last().unwrap();
+        let done = k == 0;
+        chunk.conversations.push(HistoricConversation {
+            conversation: Conversation {
+                id: ConversationId(conversations[k]),
+                workspace: ws,
+                inbox,
+                contact: ContactId(contacts[k]),
+                status: if done { Status::Done } else { Status::Open },
+                assignee: done.then_some(w.agent.id),
+                urgency,
+                last_activity_at: last.2,
+                preview: last.3.into(),
+            },
+            status_at: done.then_some(T0 + 6 * MINUTE),
+        });
+    }
+    for (i, (k, author, at, text)) in said.iter().enumerate() {
+        let conversation = ConversationId(conversations[*k]);
+        chunk.messages.push((
+            inbox,
+            Message {
+                id: MessageId(messages[i]),
+                workspace: ws,
+                conversation,
+                author: *author,
+                agent: (*author == Author::Agent).then_some(w.agent.id),
+                channel_message_id: Some(format!("bulk-m{i}")),
+                at: *at,
+                text: (*text).into(),
+                attachments: Vec::new(),
+                delivery: if *author == Author::Agent {
+                    Delivery::Sent
+                } else {
+                    Delivery::Received
+                },
+            },
+        ));
+        chunk.events.push(event(
+            *at,
+            InboxFact::Message {
+                conversation,
+                author: *author,
+            },
+        ));
+        if i == 1 {
+            let fact = InboxFact::Status {
+                conversation,
+                status: Status::Done,
+                by: Some(w.agent.id),
+            };
+            chunk.events.push(event(T0 + 6 * MINUTE, fact));
+        }
+    }
+    let loaded_events = chunk.events.clone();
+    store.load_history(ws, chunk).await.unwrap();
+
+    let done = store
+        .conversation(ws, ConversationId(conversations[0]))
+        .await
+        .unwrap();
+    assert_eq!(done.conversation.status, Status::Done);
+    assert_eq!(done.contact_name, "Bulk customer 0");
+    let waiting = store
+        .conversation(ws, ConversationId(conversations[1]))
+        .await
+        .unwrap();
+    assert_eq!(waiting.conversation.urgency.waiting_since, Some(T0 + HOUR));
+    let texts: Vec<_> = store
+        .messages(ws, ConversationId(conversations[0]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.author, m.text))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (Author::Customer, "Where is my order?".to_owned()),
+            (Author::Agent, "On its way, arriving Friday.".to_owned()),
+        ]
+    );
+    assert_eq!(
+        store.inbox_events(ws, inbox, 0, 100).await.unwrap(),
+        loaded_events
+    );
+    let counts = store
+        .conversation_counts(ws, Some(inbox), w.agent.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        pronto_core::store::ConversationCounts {
+            unanswered: 1,
+            mine: 0,
+            unassigned: 1,
+            open: 1,
+            done: 1,
+            spam: 0,
+        }
+    );
+    // The live product goes on after the history: the next event follows it, and a returning
+    // customer finds their conversation (reopened, as Done is).
+    let (message, conversation, events, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "bulk-0", "bulk-live", T0 + 2 * DAY, Author::Customer),
+    )
+    .await;
+    assert_eq!(conversation.id, ConversationId(conversations[0]));
+    assert_eq!(conversation.status, Status::Open);
+    assert!(
+        message.id.0 > messages[2],
+        "fresh ids come after the loaded ones"
+    );
+    assert_eq!(events.first().map(|e| e.seq), Some(seq + 1));
+    // A chunk that names an inbox of another workspace is refused whole.
+    let outsider = world(store, "bulk-other", ChannelKind::Playground).await;
+    let mut foreign = HistoryChunk::default();
+    foreign.events.push(InboxEvent {
+        inbox: outsider.inbox.id,
+        seq: 1,
+        at: T0,
+        fact: InboxFact::Availability {
+            availability: Availability::Available,
+            by: None,
+        },
+    });
+    assert!(store.load_history(ws, foreign).await.is_err());
+    assert!(
+        store
+            .inbox_events(outsider.ws.id, outsider.inbox.id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -433,10 +433,7 @@ pub async fn inbox<S: Store>(
         .map(|v| ViewTab {
             key: v.key(),
             label: tr.s(&format!("view_{}", v.key())),
-            count: match v.count(&counts) {
-                n if n >= pronto_core::store::VIEW_COUNT_CAP => format!("{n}+"),
-                n => n.to_string(),
-            },
+            count: v.count(&counts).to_string(),
             active: v == view,
             href: format!("/inbox?view={}{filter_param}", v.key()),
         })
