@@ -1664,6 +1664,10 @@ macro_rules! sql_ops {
             assignee: Option<UserId>,
             now: Millis,
         ) -> StoreResult<(Conversation, Vec<Change>)> {
+            // The inbox first, as everything that takes the conversation and then the change
+            // feed's lock does: an ingest holds its inbox while it goes from conversation to
+            // conversation, so taking the conversation before the inbox would deadlock with it.
+            lock_conversation_inbox(conn, ws, id).await?;
             let mut stored = load_conversation(conn, ws, id).await?;
             if let Some(user) = assignee {
                 require_member(conn, ws, user).await?;
@@ -1698,6 +1702,8 @@ macro_rules! sql_ops {
             if text.trim().is_empty() {
                 return Err(StoreError::Invalid("a reply needs a text".into()));
             }
+            // The inbox before the conversation (see `assign`).
+            lock_conversation_inbox(conn, ws, id).await?;
             let mut stored = load_conversation(conn, ws, id).await?;
             require_member(conn, ws, agent).await?;
             let inbox = stored.conversation.inbox;
@@ -2244,9 +2250,22 @@ macro_rules! sql_ops {
             next_ids(conn, table, count).await
         }
 
-        /// Rows per multi-row INSERT: under the bind limits of both databases (SQLite 32,766).
-        fn rows_per_statement(columns: usize) -> usize {
-            30_000 / columns
+        /// Splits `rows` for multi-row INSERTs of `columns` columns: pieces of a power of two
+        /// rows, under the bind limits of both databases (SQLite 32,766), so that a load
+        /// prepares a dozen statements per table and then reuses them, instead of parsing a
+        /// statement of thousands of placeholders for every odd remainder.
+        fn pieces<T>(rows: &[T], columns: usize) -> impl Iterator<Item = &[T]> {
+            let largest = 1usize << (30_000 / columns).ilog2();
+            let mut rest = rows;
+            std::iter::from_fn(move || {
+                if rest.is_empty() {
+                    return None;
+                }
+                let size = largest.min(1 << rest.len().ilog2());
+                let (piece, after) = rest.split_at(size);
+                rest = after;
+                Some(piece)
+            })
         }
 
         pub(crate) async fn load_history(
@@ -2254,7 +2273,7 @@ macro_rules! sql_ops {
             ws: WorkspaceId,
             chunk: &pronto_core::history::HistoryChunk,
         ) -> StoreResult<()> {
-            for rows in chunk.contacts.chunks(rows_per_statement(5)) {
+            for rows in pieces(&chunk.contacts, 5) {
                 let mut sql = QueryBuilder::<Db>::new(
                     "INSERT INTO contacts (workspace_id, id, inbox_id, external_id, name) ",
                 );
@@ -2267,7 +2286,7 @@ macro_rules! sql_ops {
                 });
                 sql.build().execute(&mut *conn).await.map_err(db)?;
             }
-            for rows in chunk.conversations.chunks(rows_per_statement(15)) {
+            for rows in pieces(&chunk.conversations, 15) {
                 let mut sql = QueryBuilder::<Db>::new(
                     "INSERT INTO conversations (workspace_id, id, inbox_id, contact_id, status, status_at, assignee_id, \
                      last_message_at, waiting_since, unanswered_since, reply_window_closes_at, last_activity_at, preview, \
@@ -2295,7 +2314,7 @@ macro_rules! sql_ops {
                 });
                 sql.build().execute(&mut *conn).await.map_err(db)?;
             }
-            for rows in chunk.messages.chunks(rows_per_statement(12)) {
+            for rows in pieces(&chunk.messages, 12) {
                 let mut sql = QueryBuilder::<Db>::new(
                     "INSERT INTO messages (workspace_id, id, inbox_id, conversation_id, author, agent_id, \
                      channel_message_id, at, text, attachments, delivery, delivery_reason) ",
@@ -2318,7 +2337,7 @@ macro_rules! sql_ops {
                 sql.build().execute(&mut *conn).await.map_err(db)?;
             }
             let mut last_seqs: Vec<(InboxId, i64)> = Vec::new();
-            for rows in chunk.events.chunks(rows_per_statement(11)) {
+            for rows in pieces(&chunk.events, 11) {
                 let mut sql = QueryBuilder::<Db>::new(
                     "INSERT INTO inbox_events (workspace_id, inbox_id, seq, at, kind, conversation_id, author, status, \
                      availability, until, by_user) ",

@@ -44,6 +44,7 @@ pub async fn run_all<S: Store + HistoryLoader>(store: &S) {
     view_counts(store).await;
     a_history_loaded_in_bulk(store).await;
     concurrent_ingests(store, 200).await;
+    deliveries_and_agents_at_once(store).await;
     eprintln!("conformance story: every chapter passed");
 }
 
@@ -3305,5 +3306,63 @@ pub async fn a_history_loaded_in_bulk<S: Store + HistoryLoader>(store: &S) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Deliveries that go from conversation to conversation, and agents assigning and replying to
+/// those conversations at the same moment, all succeed: every writer takes its locks in one
+/// order (inbox, conversation, change feed), so none waits for another in a circle.
+pub async fn deliveries_and_agents_at_once<S: Store>(store: &S) {
+    let w = world(store, "crossing", ChannelKind::Playground).await;
+    let ws = w.ws.id;
+    let (_, a, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "cross-a", "cross-a-0", T0, Author::Customer),
+    )
+    .await;
+    let (_, b, _, _) = ingest(
+        store,
+        ws,
+        &incoming(w.inbox.id, "cross-b", "cross-b-0", T0, Author::Customer),
+    )
+    .await;
+    for round in 1..=25i64 {
+        let at = T0 + round * SECOND;
+        let message = |contact: &str| {
+            let mid = format!("{contact}-{round}");
+            (
+                ws,
+                Inbound::Message(incoming(w.inbox.id, contact, &mid, at, Author::Customer)),
+            )
+        };
+        let forth = vec![message("cross-a"), message("cross-b")];
+        let back = vec![message("cross-b"), message("cross-a")];
+        let (assignee, other) = if round % 2 == 0 {
+            (w.agent.id, w.admin.id)
+        } else {
+            (w.admin.id, w.agent.id)
+        };
+        let (taken, taken_again, assigned_b, replied, assigned_a) = futures_util::future::join5(
+            store.take_in(&forth),
+            store.take_in(&back),
+            store.assign(ws, b.id, Some(assignee), at),
+            store.reply(ws, a.id, w.agent.id, "On it!", at),
+            store.assign(ws, a.id, Some(other), at),
+        )
+        .await;
+        taken.expect("a delivery");
+        taken_again.expect("the same delivery again");
+        assigned_b.expect("an assignment");
+        replied.expect("a reply");
+        assigned_a.expect("another assignment");
+    }
+    let messages = store.messages(ws, a.id).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.author == Author::Customer)
+            .count(),
+        26
     );
 }
