@@ -8,10 +8,12 @@ use crate::app::App;
 use crate::workers::{SendJob, Sender, Sent};
 use futures_util::future::BoxFuture;
 use pronto_badge::Millis;
+pub use pronto_channels::demo::BigOptions;
 use pronto_channels::demo::{DEMO_WORKSPACE, database_is_empty};
 use pronto_channels::playground::{
     CustomerSettings, ReplyFeed, ReplyReceiver, reply_feed, run_customers,
 };
+use pronto_core::history::HistoryLoader;
 use pronto_core::store::{Store, StoreError};
 use pronto_core::{ChannelKind, InboxId, WorkspaceId};
 use std::sync::Arc;
@@ -82,6 +84,48 @@ pub async fn prepare<S: Store>(
         workspace: workspace.id,
         inboxes,
         login: None,
+    }))
+}
+
+/// Seeds the big workspace ([`pronto_channels::demo::seed_big`]) on an empty database: its
+/// history is written in bulk and fed to the live badges as it goes, whose snapshots are then
+/// saved, so that this server and every later start read snapshots instead of replaying the
+/// years. `None` when the database holds something already.
+pub async fn prepare_big<S: Store + HistoryLoader>(
+    app: &App<S>,
+    options: &BigOptions,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<Option<Demo>, StoreError> {
+    if !database_is_empty(&app.store).await? {
+        return prepare(app, |_, _| {}).await;
+    }
+    let mut chunks = 0u64;
+    let seeded = pronto_channels::demo::seed_big(
+        &app.store,
+        app.now(),
+        options,
+        |workspace, events| {
+            app.live.absorb(workspace, events);
+            chunks += 1;
+            // Memory stays at the recent weeks and a summary per conversation.
+            if chunks.is_multiple_of(30) {
+                app.live.compact();
+            }
+        },
+        progress,
+    )
+    .await?;
+    app.live.save_snapshots(&app.store).await?;
+    app.store.fold_view_counts().await?;
+    Ok(Some(Demo {
+        workspace: seeded.workspace.id,
+        inboxes: seeded.inboxes.iter().map(|i| i.id).collect(),
+        login: Some(DemoLogin {
+            email: seeded.login_email,
+            password: seeded.password,
+            workspace: seeded.workspace.name,
+            conversations: seeded.conversations,
+        }),
     }))
 }
 

@@ -35,6 +35,11 @@ impl Engine {
         self.tracker.recent_included(evaluated_at)
     }
 
+    /// Folds history older than the late horizon; later pushes before it are refused.
+    pub fn compact(&mut self) {
+        self.tracker.compact();
+    }
+
     pub fn snapshot(&self) -> Option<Vec<u8>> {
         Some(self.tracker.snapshot())
     }

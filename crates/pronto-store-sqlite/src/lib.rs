@@ -40,6 +40,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many read connections the pool keeps (each has a thread of its own in sqlx).
 const READERS: u32 = 4;
 
+/// Each connection's page cache, in KiB (SQLite's default is 2 MiB): a million conversations'
+/// indexes are hundreds of MiB, and a writer that finds its index pages in memory writes many
+/// times faster. With the readers, at most 5 × 32 MiB.
+const CACHE_KIB: u32 = 32 * 1024;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The webhook journal's file: `pronto-webhooks.db` beside `pronto.db`.
@@ -96,7 +101,8 @@ impl SqliteStore {
         let options = options
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Full);
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("cache_size", format!("-{CACHE_KIB}"));
         let mut conn = options
             .clone()
             .create_if_missing(true)

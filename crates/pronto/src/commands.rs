@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 use pronto_core::ChannelKind;
+use pronto_core::history::HistoryLoader;
 use pronto_core::store::Store;
 use pronto_server::admin::{self, DEFAULT_WORKSPACE};
 use pronto_server::settings::redact_url;
@@ -18,6 +19,24 @@ pub struct ServeArgs {
     /// The settings file (default: pronto.toml in the working directory, if there is one).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Seed a big workspace instead of the small demo: this many conversations (about ten
+    /// messages each) over `--days`, written in bulk, for trying Pronto at scale.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    conversations: Option<u64>,
+    /// How far back the big workspace's history goes, in days.
+    #[arg(long, value_name = "DAYS", default_value_t = 730, requires = "conversations",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    days: u32,
+    /// Seed (if the database is empty), save the live badges' snapshots, and exit without
+    /// serving.
+    #[arg(long)]
+    seed_only: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,8 +196,15 @@ macro_rules! with_store {
     }};
 }
 
-pub fn serve(args: ServeArgs, demo: bool) -> ExitCode {
-    let command = if demo { "demo" } else { "serve" };
+pub fn serve(args: ServeArgs) -> ExitCode {
+    run("serve", &args, None)
+}
+
+pub fn demo(args: DemoArgs) -> ExitCode {
+    run("demo", &args.serve, Some(&args))
+}
+
+fn run(command: &str, args: &ServeArgs, demo: Option<&DemoArgs>) -> ExitCode {
     let result = (|| {
         let settings = settings(args.config.as_deref())?;
         pronto_server::telemetry::init(&settings);
@@ -189,11 +215,65 @@ pub fn serve(args: ServeArgs, demo: bool) -> ExitCode {
     finish(command, result)
 }
 
-async fn run_server<S: Store + Close>(
+/// Seeds the demo's workspace, small or big, with a progress bar.
+async fn seed_demo<S: Store + HistoryLoader>(
+    app: &pronto_server::App<S>,
+    args: &DemoArgs,
+) -> Result<Option<pronto_server::demo::Demo>, Failure> {
+    // A bar on a terminal; plain lines in logs and pipes.
+    let (template, unit, every) = match args.conversations {
+        Some(_) => (
+            "Seeding the big demo {bar:40} day {pos}/{len} ({eta} left)",
+            "days",
+            30,
+        ),
+        None => (
+            "Seeding the demo {bar:40} {pos}/{len} conversations ({eta} left)",
+            "conversations",
+            500,
+        ),
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(template).expect("a valid template"),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if bar.is_hidden() && (done == total || done.is_multiple_of(every)) {
+            eprintln!("Seeding the demo: {done}/{total} {unit}");
+        }
+    };
+    let started = std::time::Instant::now();
+    let seeded = match args.conversations {
+        Some(conversations) => {
+            let options = pronto_server::demo::BigOptions {
+                conversations,
+                days: args.days,
+                ..Default::default()
+            };
+            pronto_server::demo::prepare_big(app, &options, progress).await
+        }
+        None => pronto_server::demo::prepare(app, progress).await,
+    };
+    bar.finish_and_clear();
+    let seeded =
+        seeded.map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?;
+    if seeded.as_ref().is_some_and(|demo| demo.login.is_some()) {
+        eprintln!("Seeded in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(seeded)
+}
+
+async fn run_server<S: Store + HistoryLoader + Close>(
     store: S,
     settings: Settings,
-    demo: bool,
+    demo_args: Option<&DemoArgs>,
 ) -> Result<(), Failure> {
+    let demo = demo_args.is_some();
     let listen = settings.listen;
     let public_url = settings.public_url.clone();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -220,34 +300,15 @@ async fn run_server<S: Store + Close>(
         .map_err(|error| Failure::usage(error.to_string()))?;
     let app = prepared.app.clone();
     // The demo is seeded before the workers start (it claims the playground's outbox itself).
-    let demo = if demo {
-        // A bar on a terminal; plain lines (every 500) in logs and pipes.
-        let bar = if std::io::stderr().is_terminal() {
-            indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "Seeding the demo {bar:40} {pos}/{len} conversations ({eta} left)",
-                )
-                .expect("a valid template"),
-            )
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        let progress = |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-            if bar.is_hidden() && (done == total || done.is_multiple_of(500)) {
-                eprintln!("Seeding the demo: {done}/{total} conversations");
-            }
-        };
-        let prepared_demo = pronto_server::demo::prepare(&app, progress).await;
-        bar.finish_and_clear();
-        Some(
-            prepared_demo
-                .map_err(|error| Failure::runtime(format!("cannot seed the demo: {error}")))?,
-        )
-    } else {
-        None
+    let demo = match demo_args {
+        Some(args) => Some(seed_demo(&app, args).await?),
+        None => None,
     };
+    if demo_args.is_some_and(|args| args.seed_only) {
+        app.store.close_store().await;
+        println!("Seeded; not serving (--seed-only).");
+        return Ok(());
+    }
     let users = app
         .store
         .user_count()

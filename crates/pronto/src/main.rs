@@ -26,7 +26,7 @@ enum Command {
     Serve(commands::ServeArgs),
     /// Run the server with a demo workspace (seeded on an empty database) and simulated
     /// customers writing to its playground inboxes.
-    Demo(commands::ServeArgs),
+    Demo(commands::DemoArgs),
     /// Manage users.
     #[command(subcommand)]
     User(commands::UserCommand),
@@ -50,8 +50,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Badge(args) => badge::run(args),
-        Command::Serve(args) => commands::serve(args, false),
-        Command::Demo(args) => commands::serve(args, true),
+        Command::Serve(args) => commands::serve(args),
+        Command::Demo(args) => commands::demo(args),
         Command::User(command) => commands::user(command),
         Command::Token(command) => commands::token(command),
     }

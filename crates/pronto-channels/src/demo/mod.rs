@@ -12,7 +12,10 @@
 //! historic instant ([`Store::claim_outbox`], [`Store::finish_send`]), statuses and
 //! availability with the agent who set them.
 
+mod big;
 mod plan;
+
+pub use big::{BIG_INBOXES, BigHistory, BigOptions, DayPlan};
 
 pub use plan::{DemoOptions, Standing};
 
@@ -22,8 +25,9 @@ use futures_util::stream::{self, TryStreamExt};
 use plan::{AGENTS, ContactPlan, Plan, Step, StepKind};
 use pronto_badge::time::DAY;
 use pronto_badge::{Author, Figures, Millis, Rules};
+use pronto_core::history::{HistoryChunk, HistoryLoader, IdKind};
 use pronto_core::store::{
-    Ingested, NewInbox, OutboxEntry, SendOutcome, Store, StoreError, StoreResult,
+    InboxEvent, Ingested, NewInbox, OutboxEntry, SendOutcome, Store, StoreError, StoreResult,
 };
 use pronto_core::template::NewTemplate;
 use pronto_core::{
@@ -117,36 +121,8 @@ pub async fn seed_with<S: Store>(
     let workspace = store.create_workspace(DEMO_WORKSPACE, founded).await?;
     let ws = workspace.id;
 
-    let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD))
-        .await
-        .map_err(|e| StoreError::Invalid(format!("hashing the demo password: {e}")))??;
-    let mut agents = Vec::new();
-    for (i, (email, name, admin)) in AGENTS.iter().enumerate() {
-        let user = store.create_user(email, name, &hash, founded).await?;
-        let role = if *admin { Role::Admin } else { Role::Agent };
-        store.set_member(ws, user.id, role).await?;
-        let presence = if i == 1 {
-            Presence::Busy
-        } else {
-            Presence::Online
-        };
-        store.set_presence(ws, user.id, presence).await?;
-        agents.push((user, role));
-    }
+    let (agents, templates) = found_team(store, ws, founded, &[]).await?;
     let agent_ids: Vec<UserId> = agents.iter().map(|(u, _)| u.id).collect();
-
-    for (title, text) in crate::demo_templates() {
-        let language = match Lang::of_text(text) {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        };
-        let new = NewTemplate::new(title, text, Some(language))
-            .map_err(|e| StoreError::Invalid(format!("demo template {title:?}: {e}")))?;
-        store
-            .create_template(ws, &new, Some(agent_ids[0]), founded)
-            .await?;
-    }
-    let templates = store.templates(ws).await?;
 
     let mut inboxes = Vec::new();
     for (planned, figures) in plan.inboxes.iter().zip(&plan.figures) {
@@ -254,6 +230,184 @@ pub async fn seed_with<S: Store>(
         inboxes,
         now,
     })
+}
+
+/// What [`seed_big`] created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BigWorkspace {
+    pub workspace: Workspace,
+    pub login_email: String,
+    pub password: String,
+    /// The inboxes of [`BIG_INBOXES`], in that order.
+    pub inboxes: Vec<Inbox>,
+    pub conversations: u64,
+    pub messages: u64,
+    pub events: u64,
+}
+
+/// Ids taken from the store in big blocks and handed out day by day.
+struct IdPool {
+    kind: IdKind,
+    block: usize,
+    ids: std::collections::VecDeque<i64>,
+}
+
+impl IdPool {
+    fn new(kind: IdKind, block: usize) -> Self {
+        Self {
+            kind,
+            block,
+            ids: Default::default(),
+        }
+    }
+
+    async fn take<S: HistoryLoader>(&mut self, store: &S, count: usize) -> StoreResult<Vec<i64>> {
+        if self.ids.len() < count {
+            let more = store.fresh_ids(self.kind, count.max(self.block)).await?;
+            self.ids.extend(more);
+        }
+        Ok(self.ids.drain(..count).collect())
+    }
+}
+
+/// Seeds the big workspace on an empty database: the demo's team (and five more agents), its
+/// templates, the four inboxes of [`BIG_INBOXES`] and `options.conversations` conversations
+/// over `options.days` days ending at `now`, written in bulk day by day
+/// ([`HistoryLoader::load_history`]). `absorb` sees every chunk's badge events as they are
+/// written, in each inbox's sequence order (the server feeds its live badges with them, so
+/// that it starts from snapshots instead of replaying years). `progress(day, days)`.
+pub async fn seed_big<S: Store + HistoryLoader>(
+    store: &S,
+    now: Millis,
+    options: &BigOptions,
+    mut absorb: impl FnMut(WorkspaceId, &[InboxEvent]) + Send,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<BigWorkspace, StoreError> {
+    if !database_is_empty(store).await? {
+        return Err(StoreError::Conflict(
+            "the demo is seeded only on an empty database; this one has users or inboxes already"
+                .into(),
+        ));
+    }
+    let founded = now - (i64::from(options.days.max(1)) + 14) * DAY;
+    let workspace = store.create_workspace(DEMO_WORKSPACE, founded).await?;
+    let ws = workspace.id;
+    let (agents, _) = found_team(store, ws, founded, &big::MORE_AGENTS).await?;
+    let mut inboxes = Vec::new();
+    for profile in &BIG_INBOXES {
+        let new = NewInbox {
+            name: profile.name.to_owned(),
+            channel: ChannelKind::Playground,
+            channel_key: None,
+            settings: serde_json::json!({ "simulates": profile.slug }),
+            sealed_secrets: None,
+        };
+        inboxes.push(store.create_inbox(ws, &new, founded + DAY).await?);
+    }
+    let mut history = BigHistory::new(
+        options,
+        now,
+        ws,
+        inboxes.iter().map(|i| i.id).collect(),
+        agents.iter().map(|(u, _)| u.id).collect(),
+    );
+    let days = u64::from(history.days());
+    let mut contacts = IdPool::new(IdKind::Contact, 50_000);
+    let mut conversations = IdPool::new(IdKind::Conversation, 50_000);
+    let mut messages = IdPool::new(IdKind::Message, 500_000);
+    let (mut conversation_count, mut message_count, mut event_count) = (0u64, 0u64, 0u64);
+    let mut writing: Option<HistoryChunk> = None;
+    progress(0, days);
+    let mut day = 0;
+    loop {
+        // The previous day is written while the next one is planned: the store's own thread
+        // (SQLite's writer) or the database server works meanwhile.
+        let written = async {
+            match writing.take() {
+                Some(previous) => {
+                    store.load_history(ws, previous).await?;
+                    day += 1;
+                    progress(day, days);
+                    StoreResult::Ok(())
+                }
+                None => Ok(()),
+            }
+        };
+        let planned = async {
+            let Some(plan) = history.plan_day() else {
+                return StoreResult::Ok(None);
+            };
+            let contact_ids = contacts.take(store, plan.conversations()).await?;
+            let conversation_ids = conversations.take(store, plan.conversations()).await?;
+            let message_ids = messages.take(store, plan.messages()).await?;
+            conversation_count += plan.conversations() as u64;
+            message_count += plan.messages() as u64;
+            let chunk = history.chunk(plan, &contact_ids, &conversation_ids, &message_ids);
+            event_count += chunk.events.len() as u64;
+            absorb(ws, &chunk.events);
+            Ok(Some(chunk))
+        };
+        let (written, planned) = futures_util::future::join(written, planned).await;
+        written?;
+        match planned? {
+            Some(chunk) => writing = Some(chunk),
+            None => break,
+        }
+    }
+    Ok(BigWorkspace {
+        workspace,
+        login_email: DEMO_ADMIN_EMAIL.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+        inboxes,
+        conversations: conversation_count,
+        messages: message_count,
+        events: event_count,
+    })
+}
+
+/// The shop's team (the demo's three agents, then `more` agents), with the demo password,
+/// and its reply templates.
+async fn found_team<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    founded: Millis,
+    more: &[(&str, &str)],
+) -> StoreResult<(Vec<(User, Role)>, Vec<Template>)> {
+    let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD))
+        .await
+        .map_err(|e| StoreError::Invalid(format!("hashing the demo password: {e}")))??;
+    let mut agents = Vec::new();
+    let team = AGENTS
+        .iter()
+        .copied()
+        .chain(more.iter().map(|&(email, name)| (email, name, false)));
+    for (i, (email, name, admin)) in team.enumerate() {
+        let user = store.create_user(email, name, &hash, founded).await?;
+        let role = if admin { Role::Admin } else { Role::Agent };
+        store.set_member(ws, user.id, role).await?;
+        let presence = if i == 1 {
+            Presence::Busy
+        } else {
+            Presence::Online
+        };
+        store.set_presence(ws, user.id, presence).await?;
+        agents.push((user, role));
+    }
+    let agent_ids: Vec<UserId> = agents.iter().map(|(u, _)| u.id).collect();
+
+    for (title, text) in crate::demo_templates() {
+        let language = match Lang::of_text(text) {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        };
+        let new = NewTemplate::new(title, text, Some(language))
+            .map_err(|e| StoreError::Invalid(format!("demo template {title:?}: {e}")))?;
+        store
+            .create_template(ws, &new, Some(agent_ids[0]), founded)
+            .await?;
+    }
+    let templates = store.templates(ws).await?;
+    Ok((agents, templates))
 }
 
 /// An argon2id PHC string of `password`, as the server's login checks it.

@@ -354,3 +354,80 @@ async fn live_figures_equal_the_batch_on_the_demo_data<S: Backend>() {
 }
 
 crate::on_both_stores!(live_figures_equal_the_batch_on_the_demo_data);
+
+/// The big workspace (`pronto demo --conversations N`): its history is written in bulk and fed
+/// to the live badges as it goes, whose snapshots a restart reads. Every inbox's figures equal
+/// the batch over its exported log, before and after the restart, and the view counts equal
+/// the conversations they count.
+async fn the_big_workspace_loads_in_bulk_and_its_figures_hold<
+    S: Backend + pronto_core::history::HistoryLoader,
+>() {
+    let server = TestServer::<S>::start().await;
+    let options = pronto_server::demo::BigOptions {
+        conversations: 4_000,
+        days: 120,
+        ..Default::default()
+    };
+    let demo = pronto_server::demo::prepare_big(server.app(), &options, |_, _| {})
+        .await
+        .expect("the big workspace seeds")
+        .expect("on an empty database");
+    assert_eq!(demo.login.as_ref().unwrap().conversations, 4_000);
+    let admin = server
+        .user(
+            pronto_channels::demo::DEMO_ADMIN_EMAIL,
+            true,
+            pronto_channels::demo::DEMO_WORKSPACE,
+        )
+        .await;
+    let mut badges = Vec::new();
+    for inbox in &demo.inboxes {
+        let report = compare(&server, &admin, *inbox).await;
+        assert!(
+            report["window"]["starts"].as_u64().unwrap() > 10,
+            "{report}"
+        );
+        badges.push(report["badge"].as_bool().unwrap());
+    }
+    assert!(badges.contains(&true), "{badges:?}");
+
+    // The counts, folded or not, are those of the rows.
+    let store = server.store();
+    let ws = admin.workspace;
+    let counts = store
+        .conversation_counts(ws, None, pronto_core::UserId(admin.id))
+        .await
+        .unwrap();
+    let mut open = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(next) => format!(
+                "/api/v1/conversations?status=open&limit=200&cursor={}",
+                super::harness::enc(next)
+            ),
+            None => "/api/v1/conversations?status=open&limit=200".to_owned(),
+        };
+        let (status, page) = server.get(&path, &admin.token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        open += page["items"].as_array().unwrap().len() as u64;
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(counts.open, open);
+    assert!(
+        counts.done > 0 && counts.spam > 0 && counts.unanswered > 0,
+        "{counts:?}"
+    );
+
+    let (place, clock, key) = server.stop_for_restart().await;
+    let server = TestServer::<S>::start_in(place, clock, key, |s| s).await;
+    for inbox in &demo.inboxes {
+        compare(&server, &admin, *inbox).await;
+    }
+    server.stop().await;
+}
+
+crate::on_both_stores!(the_big_workspace_loads_in_bulk_and_its_figures_hold);
