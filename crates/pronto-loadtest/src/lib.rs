@@ -13,6 +13,7 @@
 pub mod db;
 pub mod graph;
 pub mod payload;
+pub mod reads;
 pub mod webhooks;
 
 /// What customers write: short and long, with accents, emoji and quotes, so that bodies and

@@ -37,7 +37,8 @@ enum Command {
     },
     /// Sends signed Messenger webhook deliveries to a server and measures what it acknowledges.
     Webhooks {
-        /// The server's base URL; deliveries go to `{url}/webhooks/meta`.
+        /// The server's base URL; deliveries go to `{url}/webhooks/meta`. Several nodes:
+        /// comma-separated, each POST to the next one in turn.
         #[arg(long)]
         url: String,
         /// The Meta app secret (the server's `PRONTO_META_APP_SECRET`).
@@ -84,6 +85,28 @@ enum Command {
         listen: SocketAddr,
         #[arg(long)]
         secret: String,
+    },
+    /// Times what an agent's screen asks of a server with a big workspace: every view's first
+    /// page and a deep page, the view counts, an inbox's responsiveness (p50, p99, max).
+    Reads {
+        /// The server's base URL.
+        #[arg(long)]
+        url: String,
+        /// An API token of a member of the workspace.
+        #[arg(long)]
+        token: String,
+        /// The inbox asked for its responsiveness and listed on its own.
+        #[arg(long)]
+        inbox: i64,
+        /// Requests per measured endpoint.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// How many pages deep the deep page is.
+        #[arg(long, default_value_t = 100)]
+        depth: usize,
+        /// Rows per page.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// Measures plain batched INSERTs of message rows: the database's ceiling.
     Ceiling {
@@ -206,6 +229,36 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Reads {
+            url,
+            token,
+            inbox,
+            samples,
+            depth,
+            limit,
+        } => {
+            let settings = pronto_loadtest::reads::ReadSettings {
+                url,
+                token,
+                inbox,
+                samples: samples.max(1),
+                depth,
+                limit,
+            };
+            let measured = pronto_loadtest::reads::measure(&settings).await?;
+            println!("| request | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|");
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            for m in measured {
+                println!(
+                    "| {} | {:.1} | {:.1} | {:.1} |",
+                    m.name,
+                    ms(m.p50),
+                    ms(m.p99),
+                    ms(m.max)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Ceiling {
             database_url,

@@ -29,7 +29,8 @@ use std::time::Duration;
 /// What to send, how fast and for how long.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The server's base URL; deliveries go to `{url}/webhooks/meta`.
+    /// The server's base URL; deliveries go to `{url}/webhooks/meta`. Several nodes:
+    /// comma-separated, each POST to the next one in turn (as a load balancer would).
     pub url: String,
     /// The Meta app secret the server checks signatures with.
     pub secret: String,
@@ -238,7 +239,7 @@ struct Shared {
     options: Options,
     template: Template,
     client: reqwest::Client,
-    endpoint: String,
+    endpoints: Vec<String>,
     next_post: AtomicU64,
     /// Acknowledged messages so far, for the progress bar.
     acked: AtomicU64,
@@ -268,7 +269,11 @@ pub async fn run(options: Options, progress: &ProgressBar) -> std::io::Result<Re
     };
     let shared = Arc::new(Shared {
         template: Template::new(&options.page_id, options.customers),
-        endpoint: format!("{}/webhooks/meta", options.url.trim_end_matches('/')),
+        endpoints: options
+            .url
+            .split(',')
+            .map(|url| format!("{}/webhooks/meta", url.trim().trim_end_matches('/')))
+            .collect(),
         options,
         client,
         next_post: AtomicU64::new(0),
@@ -359,9 +364,12 @@ async fn worker(shared: Arc<Shared>) -> Tally {
         let signature = payload::sign(secret, &body);
         let mut attempt = 0;
         loop {
+            // A retry goes to the next node, as Meta's would through a load balancer.
+            let endpoint =
+                &shared.endpoints[(n as usize + attempt as usize) % shared.endpoints.len()];
             let sent = shared
                 .client
-                .post(&shared.endpoint)
+                .post(endpoint)
                 .header("content-type", "application/json")
                 .header("x-hub-signature-256", &signature)
                 .body(body.clone())

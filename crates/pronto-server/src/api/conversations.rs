@@ -84,6 +84,31 @@ pub async fn list<S: Store>(
     Ok(axum::Json(json!({"items": items, "next": page.next})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountsQuery {
+    inbox: Option<i64>,
+}
+
+/// The sizes of the inbox's views (Unanswered, Mine, Unassigned, Open, Done, Spam), in one
+/// inbox or all of them: read from counters, so as cheap with a million conversations as with
+/// ten.
+pub async fn counts<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    caller: Caller,
+    Query(query): Query<CountsQuery>,
+) -> AppResult<axum::Json<pronto_core::store::ConversationCounts>> {
+    let inbox = match query.inbox {
+        Some(id) => Some(app.store.inbox(caller.workspace, InboxId(id)).await?.id),
+        None => None,
+    };
+    let counts = app
+        .store
+        .conversation_counts(caller.workspace, inbox, caller.user)
+        .await?;
+    Ok(axum::Json(counts))
+}
+
 fn parse_status(text: &str) -> AppResult<Status> {
     Status::from_name(text).ok_or_else(|| {
         AppError::bad_request(format!("status: {text:?} is not one of open, done, spam"))

@@ -65,6 +65,7 @@ routes! {
     get "/api/v1/inboxes/{id}/responsiveness" => inboxes::responsiveness,
     get "/api/v1/inboxes/{id}/events.jsonl" => inboxes::events_jsonl,
     get "/api/v1/conversations" => conversations::list,
+    get "/api/v1/conversations/counts" => conversations::counts,
     get "/api/v1/conversations/{id}" => conversations::show,
     post "/api/v1/conversations/{id}/status" => conversations::set_status,
     post "/api/v1/conversations/{id}/assign" => conversations::assign,

@@ -237,8 +237,89 @@ async fn the_list_filters_orders_and_pages<S: Backend>() {
     server.stop().await;
 }
 
+/// `GET /api/v1/conversations/counts`: the views' sizes, across inboxes or in one, following
+/// every change at once (before and after the counters are folded).
+async fn the_view_counts_follow_every_change<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Acme").await;
+    let shop = server.playground(&admin, "Shop").await;
+    let sales = server.playground(&admin, "Sales").await;
+    let first = server
+        .customer_writes(admin.workspace, shop, "c1", "Hello?")
+        .await;
+    server
+        .customer_writes(admin.workspace, shop, "c2", "Hi")
+        .await;
+    server
+        .customer_writes(admin.workspace, sales, "c3", "Price?")
+        .await;
+    let counts = |query: &'static str| {
+        let server = &server;
+        let token = admin.token.clone();
+        async move {
+            let (status, body) = server
+                .get(&format!("/api/v1/conversations/counts{query}"), &token)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let all = counts("").await;
+    assert_eq!(
+        (all["unanswered"].as_u64(), all["open"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        (all["unassigned"].as_u64(), all["mine"].as_u64()),
+        (Some(3), Some(0))
+    );
+    server
+        .post(
+            &format!("/api/v1/conversations/{first}/assign"),
+            &admin.token,
+            json!({"assignee": admin.id}),
+        )
+        .await;
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/conversations/{first}/status"),
+            &admin.token,
+            json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.store().fold_view_counts().await.unwrap();
+    let shop_counts = server
+        .get(
+            &format!("/api/v1/conversations/counts?inbox={shop}"),
+            &admin.token,
+        )
+        .await
+        .1;
+    assert_eq!(shop_counts["open"], 1, "{shop_counts}");
+    assert_eq!(shop_counts["done"], 1, "{shop_counts}");
+    assert_eq!(shop_counts["unanswered"], 1, "{shop_counts}");
+    assert_eq!(counts("").await["open"], 2);
+    // Another workspace's inbox is not found; an unknown parameter is named.
+    let other = server.user("bob@example.com", true, "Other").await;
+    let (status, _) = server
+        .get(
+            &format!("/api/v1/conversations/counts?inbox={shop}"),
+            &other.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = server
+        .get("/api/v1/conversations/counts?view=all", &admin.token)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("view"), "{body}");
+    server.stop().await;
+}
+
 crate::on_both_stores!(
     replies_go_through_the_outbox_and_count_once_accepted,
     a_channel_without_a_sender_keeps_replies_queued,
-    the_list_filters_orders_and_pages
+    the_list_filters_orders_and_pages,
+    the_view_counts_follow_every_change
 );
