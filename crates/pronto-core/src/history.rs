@@ -62,4 +62,9 @@ pub trait HistoryLoader {
         workspace: WorkspaceId,
         chunk: HistoryChunk,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// After the last chunk: refreshes what the database's planner knows of the tables (on
+    /// PostgreSQL, whose autovacuum may take a long while to notice millions of new rows and
+    /// meanwhile plans as if the tables were empty).
+    fn finish_history(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }

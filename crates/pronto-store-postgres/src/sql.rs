@@ -36,6 +36,16 @@ const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal j SET attempts = j.attemp
      FROM (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
      WHERE j.id = due.id RETURNING j.id, j.source, j.received_at, j.body, j.attempts";
 
+/// After a bulk load: the planner's statistics of the tables it filled (autovacuum may take
+/// long to notice, and an unanalyzed table of millions of rows gets plans for an empty one).
+const AFTER_HISTORY: &[&str] = &[
+    "ANALYZE contacts",
+    "ANALYZE conversations",
+    "ANALYZE messages",
+    "ANALYZE inbox_events",
+    "ANALYZE view_count_deltas",
+];
+
 /// Folds the view counters' deltas into their totals in one statement. A concurrent fold
 /// waits for the rows this one deletes and then passes over them; totals are upserted in key
 /// order, so two folds never deadlock.

@@ -2382,6 +2382,13 @@ macro_rules! sql_ops {
             Ok(())
         }
 
+        pub(crate) async fn finish_history(conn: &mut Conn) -> StoreResult<()> {
+            for &statement in AFTER_HISTORY {
+                sqlx::query(statement).execute(&mut *conn).await.map_err(db)?;
+            }
+            Ok(())
+        }
+
         pub(crate) async fn fold_view_counts(conn: &mut Conn) -> StoreResult<u64> {
             // The first statement upserts the totals: its rows are the counters that changed.
             let mut changed = None;

@@ -594,6 +594,10 @@ macro_rules! impl_store {
                 $write!(self, |conn| sql::load_history(conn, workspace, &chunk)
                     .await)
             }
+
+            async fn finish_history(&self) -> StoreResult<()> {
+                $write!(self, |conn| sql::finish_history(conn).await)
+            }
         }
     };
 }

@@ -3227,6 +3227,7 @@ pub async fn a_history_loaded_in_bulk<S: Store + HistoryLoader>(store: &S) {
     }
     let loaded_events = chunk.events.clone();
     store.load_history(ws, chunk).await.unwrap();
+    store.finish_history().await.unwrap();
 
     let done = store
         .conversation(ws, ConversationId(conversations[0]))

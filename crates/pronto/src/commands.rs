@@ -155,6 +155,7 @@ impl Close for PgStore {
             Failure::runtime(format!("cannot listen to the other nodes: {error}"))
         })?;
         let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        let pool = self.pool().clone();
         tokio::spawn(async move {
             loop {
                 match listener.next().await {
@@ -167,6 +168,9 @@ impl Close for PgStore {
                             break;
                         }
                     }
+                    // The store is closing: the node is stopping (retrying would keep
+                    // it from ever stopping).
+                    Err(_) if pool.is_closed() => break,
                     Err(error) => {
                         tracing::warn!(%error, "listening to the other nodes; retrying");
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -283,7 +287,14 @@ async fn run_server<S: Store + HistoryLoader + Close>(
                 "cannot listen on {listen} (PRONTO_LISTEN): {error}"
             ))
         })?;
-    let announcements = store.announcements().await?;
+    let seed_only = demo_args.is_some_and(|args| args.seed_only);
+    // Only a node that serves listens to the others (a listener would also hold a connection
+    // that closing the store waits for).
+    let announcements = if seed_only {
+        None
+    } else {
+        store.announcements().await?
+    };
     let mut server = Server::new(store, settings);
     if let Some(announcements) = announcements {
         server =
@@ -304,7 +315,7 @@ async fn run_server<S: Store + HistoryLoader + Close>(
         Some(args) => Some(seed_demo(&app, args).await?),
         None => None,
     };
-    if demo_args.is_some_and(|args| args.seed_only) {
+    if seed_only {
         app.store.close_store().await;
         println!("Seeded; not serving (--seed-only).");
         return Ok(());

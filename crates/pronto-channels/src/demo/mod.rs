@@ -354,6 +354,7 @@ pub async fn seed_big<S: Store + HistoryLoader>(
             None => break,
         }
     }
+    store.finish_history().await?;
     Ok(BigWorkspace {
         workspace,
         login_email: DEMO_ADMIN_EMAIL.to_owned(),
