@@ -31,7 +31,6 @@ pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
-pub mod view_counts;
 pub mod web;
 pub mod workers;
 

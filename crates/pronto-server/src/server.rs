@@ -166,7 +166,7 @@ impl<S: Store> Prepared<S> {
         handles.push(crate::attachments::spawn_fetcher(app.clone()));
         handles.push(crate::meta::journal::spawn_processor(app.clone()));
         handles.push(workers::spawn_snapshot_saver(app.clone()));
-        handles.push(crate::view_counts::spawn_folder(app.clone()));
+        handles.push(workers::spawn_view_count_folder(app.clone()));
         for start in extra {
             handles.push(start(app.clone()));
         }

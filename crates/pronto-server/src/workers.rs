@@ -1,6 +1,6 @@
 //! Background work: one outbox worker per channel kind that has a sender, the figures ticker
-//! (time passing settles pending starts) and the snapshot saver. Each stops when the app's
-//! shutdown begins, finishing the send in hand.
+//! (time passing settles pending starts), the snapshot saver and the view counts' folder.
+//! Each stops when the app's shutdown begins, finishing the send in hand.
 
 use crate::app::App;
 use futures_util::future::BoxFuture;
@@ -172,30 +172,43 @@ async fn send_one<S: Store>(
     }
 }
 
-pub fn spawn_figures_ticker<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
+/// Runs `work` every `every` until the app's shutdown begins (an iteration in hand finishes).
+fn spawn_every<S: Store, F, W>(app: Arc<App<S>>, every: Duration, work: F) -> JoinHandle<()>
+where
+    F: Fn(Arc<App<S>>) -> W + Send + 'static,
+    W: Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
-        let every = app.settings.figures_interval;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => app.refresh_figures().await,
+                _ = tokio::time::sleep(every) => work(app.clone()).await,
                 _ = app.shutdown_started() => break,
             }
         }
     })
 }
 
+pub fn spawn_figures_ticker<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
+    let every = app.settings.figures_interval;
+    spawn_every(app, every, |app| async move { app.refresh_figures().await })
+}
+
 pub fn spawn_snapshot_saver<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let every = app.settings.snapshot_interval;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {
-                    if let Err(error) = app.live.save_snapshots(&app.store).await {
-                        tracing::warn!(%error, "live badges: cannot save snapshots");
-                    }
-                }
-                _ = app.shutdown_started() => break,
-            }
+    let every = app.settings.snapshot_interval;
+    spawn_every(app, every, |app| async move {
+        if let Err(error) = app.live.save_snapshots(&app.store).await {
+            tracing::warn!(%error, "live badges: cannot save snapshots");
+        }
+    })
+}
+
+/// Folds the view counters' pending differences into their totals (see
+/// `Store::fold_view_counts`) every second, so that reading the sizes of the inbox's views
+/// stays a sum of a few rows however busy the inbox is. Every node runs one; folds may overlap.
+pub fn spawn_view_count_folder<S: Store>(app: Arc<App<S>>) -> JoinHandle<()> {
+    spawn_every(app, Duration::from_secs(1), |app| async move {
+        if let Err(error) = app.store.fold_view_counts().await {
+            tracing::warn!(%error, "view counts: cannot fold");
         }
     })
 }
