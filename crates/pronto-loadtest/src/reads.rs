@@ -93,13 +93,12 @@ pub async fn measure(settings: &ReadSettings) -> Result<Vec<Measured>, String> {
             bar.inc(1);
         }
         times.sort();
-        let at =
-            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        let at = |q: f64| crate::webhooks::quantile(&times, q).expect("samples");
         results.push(Measured {
             name,
             p50: at(0.50),
             p99: at(0.99),
-            max: *times.last().expect("samples"),
+            max: at(1.0),
         });
     }
     bar.finish_and_clear();

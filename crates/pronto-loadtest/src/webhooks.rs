@@ -74,6 +74,12 @@ pub struct Report {
     pub latencies_us: Vec<u64>,
 }
 
+/// The value at quantile `q` (0.5 for the median) of `sorted`: the nearest rank.
+pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
+}
+
 impl Report {
     /// Acknowledged messages per second.
     pub fn throughput(&self) -> f64 {
@@ -82,11 +88,7 @@ impl Report {
 
     /// The latency at quantile `q` (0.5 for the median), in microseconds.
     pub fn percentile_us(&self, q: f64) -> u64 {
-        if self.latencies_us.is_empty() {
-            return 0;
-        }
-        let rank = (q * self.latencies_us.len() as f64).ceil() as usize;
-        self.latencies_us[rank.clamp(1, self.latencies_us.len()) - 1]
+        quantile(&self.latencies_us, q).unwrap_or(0)
     }
 
     /// The summary as one JSON object.
