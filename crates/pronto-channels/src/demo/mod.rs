@@ -88,6 +88,17 @@ pub async fn database_is_empty<S: Store>(store: &S) -> StoreResult<bool> {
     Ok(store.user_count().await? == 0 && store.all_inboxes().await?.is_empty())
 }
 
+/// [`StoreError::Conflict`] unless [`database_is_empty`]: the only case a demo is seeded in.
+async fn require_empty_database<S: Store>(store: &S) -> StoreResult<()> {
+    if database_is_empty(store).await? {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(
+        "the demo is seeded only on an empty database; this one has users or inboxes already"
+            .into(),
+    ))
+}
+
 /// Seeds the demo workspace with the default [`DemoOptions`]; see [`seed_with`].
 pub async fn seed<S: Store>(
     store: &S,
@@ -109,12 +120,7 @@ pub async fn seed_with<S: Store>(
     options: &DemoOptions,
     progress: impl Fn(u64, u64) + Send + Sync,
 ) -> Result<DemoWorkspace, StoreError> {
-    if !database_is_empty(store).await? {
-        return Err(StoreError::Conflict(
-            "the demo is seeded only on an empty database; this one has users or inboxes already"
-                .into(),
-        ));
-    }
+    require_empty_database(store).await?;
     let rules = Rules::default();
     let plan = Plan::new(options, now, &rules);
     let founded = now - (i64::from(options.days) + 14) * DAY;
@@ -283,12 +289,7 @@ pub async fn seed_big<S: Store + HistoryLoader>(
     mut absorb: impl FnMut(WorkspaceId, &[InboxEvent]) + Send,
     progress: impl Fn(u64, u64) + Send + Sync,
 ) -> Result<BigWorkspace, StoreError> {
-    if !database_is_empty(store).await? {
-        return Err(StoreError::Conflict(
-            "the demo is seeded only on an empty database; this one has users or inboxes already"
-                .into(),
-        ));
-    }
+    require_empty_database(store).await?;
     let founded = now - (i64::from(options.days.max(1)) + 14) * DAY;
     let workspace = store.create_workspace(DEMO_WORKSPACE, founded).await?;
     let ws = workspace.id;
