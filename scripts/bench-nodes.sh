@@ -62,7 +62,11 @@ for NODES in $NODE_COUNTS; do
         PRONTO_LISTEN=127.0.0.1:$port "$PRONTO" serve >> "$WORK/node-$NODES-$i.log" 2>&1 &
         NODE_PIDS+=($!)
         PIDS+=($!)
-        for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+        if ! wait_for "http://127.0.0.1:$port/healthz" "$!"; then
+            echo "bench-nodes: node $i did not start; its log:" >&2
+            tail -20 "$WORK/node-$NODES-$i.log" >&2
+            exit 1
+        fi
         URLS=${URLS:+$URLS,}http://127.0.0.1:$port
     done
     BASE=http://127.0.0.1:$PORT

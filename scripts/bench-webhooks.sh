@@ -93,16 +93,6 @@ export PRONTO_META_INSTAGRAM_GRAPH_URL=http://127.0.0.1:$GRAPH_PORT
 export RUST_LOG=${RUST_LOG:-warn}
 BASE=http://127.0.0.1:$PORT
 
-# Waits until $1 answers (any HTTP status) or the process $2 exits.
-wait_for() {
-    for _ in $(seq 1 200); do
-        curl -s -o /dev/null "$1" && return 0
-        kill -0 "$2" 2> /dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # Starts `pronto serve` on $DATABASE_URL and $PRONTO_DATA_DIR; logs to $1.
 start_server() {
     "$PRONTO" serve >> "$1" 2>&1 &
