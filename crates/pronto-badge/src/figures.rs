@@ -21,6 +21,14 @@ impl Excluded {
         *self.slot(exclusion) -= 1;
     }
 
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            spam: self.spam + other.spam,
+            done: self.done + other.done,
+            away: self.away + other.away,
+        }
+    }
+
     fn slot(&mut self, exclusion: Exclusion) -> &mut u64 {
         match exclusion {
             Exclusion::Spam => &mut self.spam,

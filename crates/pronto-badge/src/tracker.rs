@@ -48,10 +48,23 @@
 //! make the figures depend on a start that was let go, the push is undone and refused with
 //! [`TrackerError::NeedsFoldedStarts`]. Either way the server rebuilds from its store.
 //!
-//! Format, version 1: integers are LEB128 varints, signed ones zigzag-encoded first.
+//! # Letting conversations go
+//!
+//! Summaries alone would still grow with every conversation ever seen. [`Tracker::release_idle`]
+//! folds and then lets go of the conversations the figures can do without: nothing since the
+//! floor, nothing held, and a last start too old to matter. Only their share of the counts
+//! stays (their exclusions, and their latest non-excluded start, treated as let go). When one
+//! of them writes again, the caller reads its events back from its log and hands them to
+//! [`Tracker::readmit`], which derives the same summary again; so memory follows the last
+//! weeks' conversations, whatever the years behind them.
+//!
+//! Format, version 2 (version 1 is still read): integers are LEB128 varints, signed ones
+//! zigzag-encoded first.
 //! - `"PRTK"`, version; the rules that shape the state (silence, reply window, window days,
 //!   fallback starts, away reset), the late horizon, the floor, the latest pushed position;
 //! - availability: the last change before the floor (if any), then every change after it;
+//! - (version 2) what the conversations let go of count for: spam, done and away starts, and
+//!   the latest non-excluded one;
 //! - per conversation (dense ids): its folded summary, if any — the state machine (last
 //!   customer/agent message instant, latest status), the current start (its segment may go
 //!   on past the floor: position, response, done and away flags), the other folded starts
@@ -66,7 +79,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound::{Excluded as After, Unbounded};
 
 use crate::event::{
-    Author, Availability, AvailabilityEvent, ConversationId, Event, Fact, Position, Status,
+    Author, Availability, AvailabilityEvent, ConversationEvent, ConversationId, Event, Fact,
+    Position, Status,
 };
 use crate::figures::{Excluded, Figures, Window};
 use crate::order_stat::OrderStatistics;
@@ -105,6 +119,8 @@ pub enum TrackerError {
     SnapshotRules,
     #[error("the snapshot is corrupt: {0}")]
     SnapshotCorrupt(&'static str),
+    #[error("a conversation cannot be taken back: {0}")]
+    Readmission(&'static str),
 }
 
 /// An inbox's figures, kept up to date event by event.
@@ -118,6 +134,8 @@ pub struct Tracker {
     conversations: Vec<Conversation>,
     availability: Timeline,
     tally: Tally,
+    /// What the conversations let go of by [`Tracker::release_idle`] still count for.
+    let_go: LetGo,
     /// A conversation's starts are derived again into this, to spare an allocation.
     scratch: Vec<Derived>,
 }
@@ -133,6 +151,7 @@ impl Tracker {
             conversations: Vec::new(),
             availability: Timeline::default(),
             tally: Tally::default(),
+            let_go: LetGo::default(),
             scratch: Vec::new(),
         }
     }
@@ -209,7 +228,7 @@ impl Tracker {
             badge: window.earns_badge(&self.rules),
             window,
             pending: included.unanswered_after(evaluated_at - self.rules.reply_window) as u64,
-            excluded: self.tally.excluded,
+            excluded: self.tally.excluded.plus(self.let_go.excluded),
         })
     }
 
@@ -247,7 +266,7 @@ impl Tracker {
     /// The state as compact bytes, history before the late horizon folded (see the module
     /// documentation).
     pub fn snapshot(&self) -> Vec<u8> {
-        encode(&self.rules, &self.fold())
+        encode(&self.rules, &self.fold(false).0)
     }
 
     /// Restores a snapshot. `rules` must shape starts and windows as the snapshot's did
@@ -260,8 +279,104 @@ impl Tracker {
 
     /// Folds history before the late horizon in place, as a snapshot and restore would.
     pub fn compact(&mut self) {
-        let folded = self.fold();
+        let (folded, _) = self.fold(false);
         *self = Self::unfold(self.rules, folded);
+    }
+
+    /// Folds as [`Tracker::compact`] does, then lets go of every conversation the figures can
+    /// do without in memory: nothing of it since the floor, none of its starts held, and its
+    /// last start, if still unanswered, older than the figures can reach. What those count for
+    /// stays (their exclusions, and their latest non-excluded start, which the figures are
+    /// never allowed to depend on), and the others are numbered afresh: the result maps each
+    /// old id to its new one, `None` for those let go (ids past its end had nothing pushed to
+    /// them, and are let go as well). A conversation let go must be taken
+    /// back with [`Tracker::readmit`] before any event of it is pushed again.
+    ///
+    /// So memory holds the conversations of the last weeks, not of every year.
+    pub fn release_idle(&mut self) -> Vec<Option<ConversationId>> {
+        let (folded, renumbered) = self.fold(true);
+        *self = Self::unfold(self.rules, folded);
+        renumbered
+    }
+
+    /// Takes back, as `id`, a conversation that [`Tracker::release_idle`] let go, before its
+    /// next event is pushed. `history` holds every event of it pushed before (in any order;
+    /// automation and other conversations' events are passed over), `availability` at least
+    /// every availability event before the floor. `id` must be unused: past the end, or one
+    /// no event has been pushed to. An empty history (a new conversation) changes nothing.
+    ///
+    /// The conversation's summary is derived again from its history, exactly as folding had
+    /// made it, and what it counted for moves back from the conversations let go to it. On an
+    /// error (the history does not fit what was let go) nothing changed.
+    pub fn readmit(
+        &mut self,
+        id: ConversationId,
+        history: &[ConversationEvent],
+        availability: &[AvailabilityEvent],
+    ) -> Result<(), TrackerError> {
+        let mut events: Vec<Kept> = history
+            .iter()
+            .filter(|e| e.conversation == id && e.fact != Fact::Message(Author::Automation))
+            .map(|e| Kept::new(e.position(), e.fact))
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let index = id.0 as usize;
+        if self
+            .conversations
+            .get(index)
+            .is_some_and(|c| !c.is_unused())
+        {
+            return Err(TrackerError::Readmission("the id is in use"));
+        }
+        events.sort_unstable_by_key(|e| e.position);
+        events.dedup_by_key(|e| e.position);
+        if events.last().is_some_and(|e| e.position.at >= self.floor) {
+            return Err(TrackerError::Readmission("an event after the floor"));
+        }
+        let before_floor = Timeline {
+            before_floor: None,
+            changes: availability
+                .iter()
+                .filter(|e| e.at < self.floor)
+                .map(|e| (e.position(), e.availability))
+                .collect(),
+        };
+        let history = Conversation {
+            events,
+            ..Conversation::default()
+        };
+        let (Some(summary), _) = history.fold(self.floor, Millis::MAX, &self.rules, &before_floor)
+        else {
+            unreachable!("a history before the floor folds into a summary");
+        };
+        self.let_go = self
+            .let_go
+            .without(LetGo::share_of(&summary))
+            .ok_or(TrackerError::Readmission("more than was let go"))?;
+        let (starts, machine) = derive(Some(&summary), &[], &self.rules, &self.availability);
+        let spam = machine.is_spam();
+        for start in &starts {
+            self.tally.enter(id, start, spam);
+        }
+        self.tally.count_folded(id, &summary, spam);
+        if index >= self.conversations.len() {
+            self.conversations
+                .resize_with(index + 1, Conversation::default);
+        }
+        self.conversations[index] = Conversation {
+            events: Vec::new(),
+            starts,
+            machine,
+            folded: Some(summary),
+        };
+        Ok(())
+    }
+
+    /// How many conversations the tracker holds in memory.
+    pub fn resident_conversations(&self) -> usize {
+        self.conversations.iter().filter(|c| !c.is_unused()).count()
     }
 
     fn check_evaluation_time(&self, evaluated_at: Millis) -> Result<(), TrackerError> {
@@ -441,7 +556,7 @@ impl Tracker {
     /// Evaluation times only move forward, and settled starts only add up with them, so it is
     /// enough to ask at the latest pushed instant.
     fn needs_folded_starts(&self) -> bool {
-        let Some(&dropped) = self.tally.dropped.last() else {
+        let Some(dropped) = self.tally.dropped.last().copied().max(self.let_go.dropped) else {
             return false;
         };
         let included = &self.tally.included;
@@ -462,24 +577,41 @@ impl Tracker {
         held.count() < wanted
     }
 
-    /// The state with history before the late horizon folded into summaries.
-    fn fold(&self) -> Folded {
+    /// The state with history before the late horizon folded into summaries; with `release`,
+    /// without the conversations that can be let go (see [`Tracker::release_idle`]), and how
+    /// the others are numbered now.
+    fn fold(&self, release: bool) -> (Folded, Vec<Option<ConversationId>>) {
         let Some(latest) = self.latest else {
-            return Folded {
+            let folded = Folded {
                 late_horizon: self.late_horizon,
                 floor: self.floor,
                 latest: None,
                 availability: self.availability.clone(),
                 conversations: Vec::new(),
+                let_go: self.let_go,
             };
+            return (folded, Vec::new());
         };
         let floor = self.floor.max(latest.at - self.late_horizon);
         let hold_after = self.hold_after(floor, latest.at);
-        let conversations = self
-            .conversations
-            .iter()
-            .map(|c| c.fold(floor, hold_after, &self.rules, &self.availability))
-            .collect();
+        let mut let_go = self.let_go;
+        let mut renumbered = Vec::with_capacity(self.conversations.len());
+        let mut conversations = Vec::with_capacity(self.conversations.len());
+        for conversation in &self.conversations {
+            let (summary, events) =
+                conversation.fold(floor, hold_after, &self.rules, &self.availability);
+            let idle =
+                events.is_empty() && summary.as_deref().is_none_or(|s| s.is_idle(hold_after));
+            if release && idle {
+                if let Some(summary) = &summary {
+                    let_go = let_go.plus(LetGo::share_of(summary));
+                }
+                renumbered.push(None);
+            } else {
+                renumbered.push(Some(ConversationId(conversations.len() as u32)));
+                conversations.push((summary, events));
+            }
+        }
         let availability = Timeline {
             before_floor: self.availability.last_before(Position::new(floor, 0)),
             changes: self
@@ -489,13 +621,15 @@ impl Tracker {
                 .map(|(&p, &a)| (p, a))
                 .collect(),
         };
-        Folded {
+        let folded = Folded {
             late_horizon: self.late_horizon,
             floor,
             latest: Some(latest),
             availability,
             conversations,
-        }
+            let_go,
+        };
+        (folded, renumbered)
     }
 
     /// The instant after which folded non-excluded starts are held: the window as it is and
@@ -526,6 +660,7 @@ impl Tracker {
             conversations: Vec::with_capacity(folded.conversations.len()),
             availability: folded.availability,
             tally: Tally::default(),
+            let_go: folded.let_go,
             scratch: Vec::new(),
         };
         for (index, (summary, events)) in folded.conversations.into_iter().enumerate() {
@@ -696,6 +831,75 @@ struct Conversation {
     folded: Option<Box<Summary>>,
 }
 
+impl Conversation {
+    /// No event of it is held: a slot free for [`Tracker::readmit`].
+    fn is_unused(&self) -> bool {
+        self.events.is_empty() && self.starts.is_empty() && self.folded.is_none()
+    }
+}
+
+/// What the conversations let go of count for: their starts' exclusions, and the latest of
+/// their non-excluded starts, which the figures must never come to depend on. The latest is
+/// kept when its conversation comes back, so it may be earlier than it says, never later:
+/// at worst an event is refused that could have been placed, and the inbox is rebuilt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct LetGo {
+    excluded: Excluded,
+    dropped: Option<Position>,
+}
+
+impl LetGo {
+    /// What a conversation with nothing since the floor and nothing held counts for.
+    fn share_of(summary: &Summary) -> Self {
+        let current = u64::from(summary.current.is_some());
+        if summary.machine.is_spam() {
+            let spam = summary.included + summary.done + summary.away + current;
+            return Self {
+                excluded: Excluded {
+                    spam,
+                    ..Excluded::default()
+                },
+                dropped: None,
+            };
+        }
+        let mut share = Self {
+            excluded: Excluded {
+                spam: 0,
+                done: summary.done,
+                away: summary.away,
+            },
+            dropped: summary.dropped,
+        };
+        if let Some(current) = summary.current {
+            match current.exclusion(false) {
+                Some(exclusion) => share.excluded.count(exclusion),
+                None => share.dropped = share.dropped.max(Some(current.position)),
+            }
+        }
+        share
+    }
+
+    fn plus(self, other: Self) -> Self {
+        Self {
+            excluded: self.excluded.plus(other.excluded),
+            dropped: self.dropped.max(other.dropped),
+        }
+    }
+
+    /// `self` without `other`'s exclusions; `None` if it does not hold them.
+    fn without(self, other: Self) -> Option<Self> {
+        let (a, b) = (self.excluded, other.excluded);
+        Some(Self {
+            excluded: Excluded {
+                spam: a.spam.checked_sub(b.spam)?,
+                done: a.done.checked_sub(b.done)?,
+                away: a.away.checked_sub(b.away)?,
+            },
+            dropped: self.dropped,
+        })
+    }
+}
+
 /// A conversation's events before the floor, summed up.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Summary {
@@ -713,6 +917,14 @@ struct Summary {
     held: Vec<(Position, Option<Millis>)>,
     /// Of the `included`, the latest one not held.
     dropped: Option<Position>,
+}
+
+impl Summary {
+    /// Whether the figures can do without it in memory, nothing of its conversation being
+    /// after the floor: no start held, and its current one, if any, no later than `hold_after`.
+    fn is_idle(&self, hold_after: Millis) -> bool {
+        self.held.is_empty() && self.current.is_none_or(|c| c.position.at <= hold_after)
+    }
 }
 
 impl Conversation {
@@ -1142,10 +1354,12 @@ struct Folded {
     latest: Option<Position>,
     availability: Timeline,
     conversations: Vec<(Option<Box<Summary>>, Vec<Kept>)>,
+    let_go: LetGo,
 }
 
 const MAGIC: &[u8; 4] = b"PRTK";
-const VERSION: u64 = 1;
+/// Version 2 adds what the conversations let go of count for; version 1 is still read.
+const VERSION: u64 = 2;
 
 fn encode(rules: &Rules, folded: &Folded) -> Vec<u8> {
     let mut w = Writer::default();
@@ -1168,6 +1382,11 @@ fn encode(rules: &Rules, folded: &Folded) -> Vec<u8> {
             availability,
         });
     }
+    let let_go = folded.let_go;
+    w.uint(let_go.excluded.spam);
+    w.uint(let_go.excluded.done);
+    w.uint(let_go.excluded.away);
+    w.option(let_go.dropped, Writer::position);
     w.uint(folded.conversations.len() as u64);
     for (summary, events) in &folded.conversations {
         w.option(summary.as_deref(), Writer::summary);
@@ -1182,7 +1401,11 @@ fn encode(rules: &Rules, folded: &Folded) -> Vec<u8> {
 
 fn decode(bytes: &[u8], rules: &Rules) -> Result<Folded, TrackerError> {
     let mut r = Reader { bytes, previous: 0 };
-    if r.take(4)? != MAGIC || r.uint()? != VERSION {
+    if r.take(4)? != MAGIC {
+        return Err(TrackerError::SnapshotVersion);
+    }
+    let version = r.uint()?;
+    if !(1..=VERSION).contains(&version) {
         return Err(TrackerError::SnapshotVersion);
     }
     let shape = (r.int()?, r.int()?, r.uint()?, r.uint()?, r.int()?);
@@ -1217,6 +1440,20 @@ fn decode(bytes: &[u8], rules: &Rules) -> Result<Folded, TrackerError> {
             ));
         }
         changes.insert(event.position(), event.availability);
+    }
+    let mut let_go = LetGo::default();
+    if version >= 2 {
+        let_go.excluded = Excluded {
+            spam: r.uint()?,
+            done: r.uint()?,
+            away: r.uint()?,
+        };
+        let_go.dropped = r.option(Reader::position)?;
+        if let_go.dropped.is_some_and(|p| p.at >= floor) {
+            return Err(TrackerError::SnapshotCorrupt(
+                "a start let go after the floor",
+            ));
+        }
     }
     let conversation_count = r.count()?;
     if conversation_count > u64::from(u32::MAX) {
@@ -1257,6 +1494,7 @@ fn decode(bytes: &[u8], rules: &Rules) -> Result<Folded, TrackerError> {
             changes,
         },
         conversations,
+        let_go,
     })
 }
 

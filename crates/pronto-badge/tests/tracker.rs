@@ -578,3 +578,261 @@ fn large_logs_agree_with_batch() {
         assert!(refused < second_half.len() / 50, "{refused} refused");
     }
 }
+
+/// The caller's side of letting conversations go: it names conversations for the tracker,
+/// keeps what it pushed (as a store would), takes a conversation back before its next event,
+/// and renames the rest when the tracker renumbers them. Events use the log's own ids.
+struct Caller {
+    tracker: Tracker,
+    /// The log's conversation -> the tracker's id, while held.
+    ids: Vec<Option<u32>>,
+    /// The tracker's id -> the log's conversation.
+    names: Vec<u32>,
+    /// Every conversation event pushed, by the log's conversation.
+    history: Vec<Vec<ConversationEvent>>,
+    availability: Vec<AvailabilityEvent>,
+    released: usize,
+}
+
+impl Caller {
+    fn new(tracker: Tracker, conversations: usize) -> Self {
+        Self {
+            tracker,
+            ids: vec![None; conversations],
+            names: Vec::new(),
+            history: vec![Vec::new(); conversations],
+            availability: Vec::new(),
+            released: 0,
+        }
+    }
+
+    fn push(&mut self, event: Event) -> Result<(), TrackerError> {
+        match event {
+            Event::Availability(e) => {
+                self.tracker.push(event)?;
+                self.availability.push(e);
+            }
+            Event::Conversation(e) => {
+                let name = e.conversation.0 as usize;
+                let id = match self.ids[name] {
+                    Some(id) => ConversationId(id),
+                    None => {
+                        let id = ConversationId(self.names.len() as u32);
+                        let history: Vec<_> = self.history[name]
+                            .iter()
+                            .map(|&h| ConversationEvent {
+                                conversation: id,
+                                ..h
+                            })
+                            .collect();
+                        self.tracker.readmit(id, &history, &self.availability)?;
+                        self.ids[name] = Some(id.0);
+                        self.names.push(name as u32);
+                        id
+                    }
+                };
+                self.tracker.push(Event::Conversation(ConversationEvent {
+                    conversation: id,
+                    ..e
+                }))?;
+                self.history[name].push(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn release_idle(&mut self) {
+        let renumbered = self.tracker.release_idle();
+        let mut names = vec![0; renumbered.iter().flatten().count()];
+        // Ids past the mapping's end were never pushed to: they are let go too.
+        for (old, &name) in self.names.iter().enumerate() {
+            match renumbered.get(old).copied().flatten() {
+                Some(new) => {
+                    names[new.0 as usize] = name;
+                    self.ids[name as usize] = Some(new.0);
+                }
+                None => {
+                    self.ids[name as usize] = None;
+                    self.released += 1;
+                }
+            }
+        }
+        self.names = names;
+    }
+
+    /// The tracker's recent starts, named as in the log.
+    fn recent_included(&self, evaluated_at: Millis) -> Vec<Start> {
+        let mut starts = self.tracker.recent_included(evaluated_at).unwrap();
+        for start in &mut starts {
+            start.conversation = ConversationId(self.names[start.conversation.0 as usize]);
+        }
+        starts
+    }
+
+    fn check(&self, pushed: &[Event], evaluated_at: Millis, rules: &Rules, names: usize) {
+        let assessment = evaluate(&named_log(pushed, names), evaluated_at, rules);
+        assert_eq!(
+            self.tracker.figures(evaluated_at).unwrap(),
+            assessment.figures,
+            "figures after {} events",
+            pushed.len()
+        );
+        assert_eq!(
+            self.recent_included(evaluated_at),
+            expected_recent(&assessment.included, evaluated_at, rules),
+            "recent starts after {} events",
+            pushed.len()
+        );
+    }
+}
+
+fn named_log(pushed: &[Event], names: usize) -> Log {
+    let mut log = Log {
+        conversation_names: (0..names).map(|c| format!("c{c}")).collect(),
+        ..Log::default()
+    };
+    for &event in pushed {
+        log.push(event);
+    }
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Conversations let go now and then, taken back at their next event, through snapshots:
+    /// the figures stay batch's over the events accepted, and only events the tracker cannot
+    /// place are refused.
+    #[test]
+    fn conversations_let_go_come_back_exactly(
+        (rules, specs, order, offsets) in any_case(),
+        horizon in any::<u8>(),
+        releases in prop::collection::vec(0u8..8, 1..16),
+    ) {
+        let late_horizon = late_horizon(&rules, horizon);
+        let tracker = Tracker::new(rules).with_late_horizon(late_horizon);
+        let mut caller = Caller::new(tracker, CONVERSATIONS as usize);
+        let mut pushed = Vec::new();
+        for (seq, &i) in order.iter().enumerate() {
+            let event = specs[i].event(seq as u64);
+            let floor = caller.tracker.floor();
+            match caller.push(event) {
+                Ok(()) => pushed.push(event),
+                Err(TrackerError::TooLate { at, .. }) => {
+                    prop_assert!(at < floor, "refused at {} with the floor at {}", at, floor);
+                }
+                Err(TrackerError::NeedsFoldedStarts { .. }) => {
+                    prop_assert!(caller.tracker.floor() > Millis::MIN);
+                }
+                Err(other) => prop_assert!(false, "unexpected {}", other),
+            }
+            match releases[seq % releases.len()] {
+                0 => caller.release_idle(),
+                1 => {
+                    caller.release_idle();
+                    let bytes = caller.tracker.snapshot();
+                    caller.tracker = Tracker::from_snapshot(&bytes, rules).unwrap();
+                    prop_assert_eq!(caller.tracker.snapshot(), bytes);
+                }
+                _ => {}
+            }
+            if pushed.is_empty() {
+                continue;
+            }
+            let offset = offsets[seq % offsets.len()];
+            let at = evaluation_time(&pushed, &rules, offset);
+            caller.check(&pushed, at, &rules, CONVERSATIONS as usize);
+        }
+    }
+}
+
+/// A shop over a year: each conversation busy for a few days, most never heard from again,
+/// some coming back weeks later, some spam, Away every night; events a little late.
+fn drifting_log(seed: u64, events: usize, conversations: u32) -> Vec<Event> {
+    let mut mix = Mix(seed);
+    let mut at = T0;
+    let mut specs = Vec::with_capacity(events);
+    for i in 0..events {
+        at += mix.below(40 * MINUTE as u64) as Millis;
+        // Conversations are taken up in order, a few dozen at a time, and now and then an old
+        // one comes back.
+        let front = (i as u64 * u64::from(conversations) / events as u64) as u32;
+        let c = match mix.below(50) {
+            0 => mix.below(u64::from(front) + 1) as u32,
+            _ => front.saturating_sub(mix.below(40) as u32),
+        };
+        let kind = match mix.below(100) {
+            0..=44 => Kind::Message(c, Author::Customer),
+            45..=84 => Kind::Message(c, Author::Agent),
+            85..=88 => Kind::Message(c, Author::Automation),
+            89..=93 => Kind::Status(c, Status::Done),
+            94 => Kind::Status(c, Status::Spam),
+            95..=96 => Kind::Status(c, Status::Open),
+            97 => Kind::Away(Some(at + mix.below(DAY as u64) as Millis + 1)),
+            98 => Kind::Away(None),
+            _ => Kind::Available,
+        };
+        let delay = match mix.below(100) {
+            0..=2 => mix.below(2 * DAY as u64) as Millis,
+            _ => 0,
+        };
+        specs.push((at + delay, Spec { at, kind }));
+    }
+    specs.sort_by_key(|&(arrival, _)| arrival);
+    let specs = specs.into_iter().enumerate();
+    specs
+        .map(|(seq, (_, spec))| spec.event(seq as u64))
+        .collect()
+}
+
+/// Letting go as a long-running server does: memory holds the conversations of the last
+/// weeks, a small part of the year's, and the figures stay batch's, through snapshots.
+#[test]
+fn letting_go_bounds_memory_and_keeps_figures() {
+    const NAMES: u32 = 6_000;
+    for (seed, rules) in [(4, Rules::default()), (5, tight_rules())] {
+        let events = drifting_log(seed, 24_000, NAMES);
+        let tracker = Tracker::new(rules).with_late_horizon(3 * DAY);
+        let mut caller = Caller::new(tracker, NAMES as usize);
+        let mut pushed = Vec::new();
+        let mut refused = 0;
+        let mut most_resident = 0;
+        for (i, &event) in events.iter().enumerate() {
+            match caller.push(event) {
+                Ok(()) => pushed.push(event),
+                Err(TrackerError::TooLate { .. } | TrackerError::NeedsFoldedStarts { .. }) => {
+                    refused += 1
+                }
+                Err(other) => panic!("{other}"),
+            }
+            if i % 1_000 == 999 {
+                caller.release_idle();
+                most_resident = most_resident.max(caller.tracker.resident_conversations());
+                caller.check(
+                    &pushed,
+                    pushed.iter().map(Event::at).max().unwrap(),
+                    &rules,
+                    NAMES as usize,
+                );
+            }
+            if i % 6_000 == 5_999 {
+                caller.tracker = Tracker::from_snapshot(&caller.tracker.snapshot(), rules).unwrap();
+            }
+        }
+        let latest = pushed.iter().map(Event::at).max().unwrap();
+        for evaluated_at in [latest, latest + rules.reply_window / 2, latest + 3 * DAY] {
+            caller.check(&pushed, evaluated_at, &rules, NAMES as usize);
+        }
+        let touched = caller.history.iter().filter(|h| !h.is_empty()).count();
+        assert!(
+            caller.released > touched / 2,
+            "{} let go of {touched}",
+            caller.released
+        );
+        assert!(
+            most_resident < touched / 3,
+            "{most_resident} held of {touched}"
+        );
+        assert!(refused < events.len() / 50, "{refused} refused");
+    }
+}
