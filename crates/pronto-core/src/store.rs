@@ -727,6 +727,25 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
+    /// The badge events of `conversations` (at most a few thousand ids per call) with
+    /// `seq <= through_seq`, sorted by (instant, sequence): what a live badge reads to take back
+    /// conversations it let go. Conversations of other inboxes or workspaces yield nothing.
+    fn conversation_events(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        conversations: &[ConversationId],
+        through_seq: i64,
+    ) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
+    /// The inbox's availability events with `at < before` and `seq <= through_seq`, sorted by
+    /// (instant, sequence).
+    fn availability_before(
+        &self,
+        workspace: WorkspaceId,
+        inbox: InboxId,
+        before: Millis,
+        through_seq: i64,
+    ) -> impl Future<Output = StoreResult<Vec<InboxEvent>>> + Send;
     fn save_snapshot(
         &self,
         workspace: WorkspaceId,

@@ -36,6 +36,17 @@ const CLAIM_DELIVERIES: &str = "UPDATE webhook_journal j SET attempts = j.attemp
      FROM (SELECT id FROM webhook_journal WHERE due_at <= $2 ORDER BY due_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
      WHERE j.id = due.id RETURNING j.id, j.source, j.received_at, j.body, j.attempts";
 
+/// The planner finds the conversations' index by itself.
+const BY_CONVERSATION: &str = "";
+
+/// One array parameter holds any number of ids: one statement for the whole list.
+const IDS_PER_STATEMENT: usize = usize::MAX;
+
+/// `column = ANY($n)`, after the column: the ids as one array.
+fn push_id_list(sql: &mut QueryBuilder<Db>, ids: &[i64]) {
+    sql.push(" = ANY(").push_bind(ids.to_vec()).push(")");
+}
+
 /// After a bulk load: the planner's statistics of the tables it filled (autovacuum may take
 /// long to notice, and an unanalyzed table of millions of rows gets plans for an empty one).
 const AFTER_HISTORY: &[&str] = &[

@@ -11,6 +11,11 @@
 //! - `CLAIM_OUTBOX`, the statement that claims due outbox entries;
 //! - `announce_changes(conn, ws, first, last)`: tells the other nodes about a transaction's
 //!   changes when it commits (PostgreSQL's NOTIFY; nothing where one process owns the file).
+//! - `IDS_PER_STATEMENT` and `push_id_list(sql, ids)`: how a statement matches a column against a
+//!   list of ids (SQLite binds each id, so a long list takes several statements; PostgreSQL
+//!   binds one array).
+//! - `BY_CONVERSATION`: what follows `FROM inbox_events` to read events by conversation (SQLite
+//!   names the index, which its planner would pass over for the primary key).
 //!
 //! Reads run on a connection outside any write; each function that writes runs as one atomic
 //! unit (a transaction, or a savepoint of the SQLite writer's batch). Every query is scoped by
@@ -2014,6 +2019,62 @@ macro_rules! sql_ops {
                 .collect::<StoreResult<Vec<_>>>()?;
             events.sort_by_key(|e| (e.at, e.seq));
             Ok(events)
+        }
+
+        pub(crate) async fn conversation_events(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            inbox: InboxId,
+            conversations: &[ConversationId],
+            through_seq: i64,
+        ) -> StoreResult<Vec<InboxEvent>> {
+            self::inbox(conn, ws, inbox).await?;
+            // Each id once: an id in two pieces of the list would bring its events twice.
+            let mut ids: Vec<i64> = conversations.iter().map(|c| c.0).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut events = Vec::new();
+            for piece in ids.chunks(IDS_PER_STATEMENT) {
+                let mut sql = QueryBuilder::<Db>::new(EVENT);
+                sql.push(BY_CONVERSATION)
+                    .push(" WHERE workspace_id = ")
+                    .push_bind(ws.0)
+                    .push(" AND inbox_id = ")
+                    .push_bind(inbox.0)
+                    .push(" AND conversation_id");
+                push_id_list(&mut sql, piece);
+                sql.push(" AND seq <= ").push_bind(through_seq);
+                let rows: Vec<EventRow> =
+                    sql.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+                for row in rows {
+                    events.push(InboxEvent::try_from(row)?);
+                }
+            }
+            events.sort_by_key(|e| (e.at, e.seq));
+            Ok(events)
+        }
+
+        pub(crate) async fn availability_before(
+            conn: &mut Conn,
+            ws: WorkspaceId,
+            inbox: InboxId,
+            before: Millis,
+            through_seq: i64,
+        ) -> StoreResult<Vec<InboxEvent>> {
+            self::inbox(conn, ws, inbox).await?;
+            let rows: Vec<EventRow> = sqlx::query_as(const_format(
+                EVENT,
+                " WHERE workspace_id = $1 AND inbox_id = $2 AND kind = 'availability' AND at < $3 AND seq <= $4 \
+                 ORDER BY at, seq",
+            ))
+            .bind(ws.0)
+            .bind(inbox.0)
+            .bind(before)
+            .bind(through_seq)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?;
+            rows.into_iter().map(InboxEvent::try_from).collect()
         }
 
         pub(crate) async fn save_snapshot(

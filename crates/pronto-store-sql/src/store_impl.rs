@@ -526,6 +526,43 @@ macro_rules! impl_store {
                 .await)
             }
 
+            async fn conversation_events(
+                &self,
+                workspace: WorkspaceId,
+                inbox: InboxId,
+                conversations: &[ConversationId],
+                through_seq: i64,
+            ) -> StoreResult<Vec<InboxEvent>> {
+                if conversations.is_empty() {
+                    return Ok(Vec::new());
+                }
+                $read!(self, |conn| sql::conversation_events(
+                    conn,
+                    workspace,
+                    inbox,
+                    conversations,
+                    through_seq
+                )
+                .await)
+            }
+
+            async fn availability_before(
+                &self,
+                workspace: WorkspaceId,
+                inbox: InboxId,
+                before: Millis,
+                through_seq: i64,
+            ) -> StoreResult<Vec<InboxEvent>> {
+                $read!(self, |conn| sql::availability_before(
+                    conn,
+                    workspace,
+                    inbox,
+                    before,
+                    through_seq
+                )
+                .await)
+            }
+
             async fn save_snapshot(
                 &self,
                 workspace: WorkspaceId,

@@ -31,6 +31,25 @@ async fn next_ids(conn: &mut Conn, table: &'static str, count: usize) -> StoreRe
     Ok((last - count + 1..=last).collect())
 }
 
+/// How the events of a list of conversations are read: through their index, named. Without
+/// statistics SQLite guesses that the workspace and the inbox alone narrow the log to a few
+/// rows, and would read the inbox's whole log by its primary key instead.
+const BY_CONVERSATION: &str = " INDEXED BY inbox_events_conversation";
+
+/// How many ids one statement's list binds, one parameter each: far under SQLite's limit on
+/// bound parameters, so a longer list takes several statements.
+const IDS_PER_STATEMENT: usize = 500;
+
+/// `column IN ($a, $b, ...)`, after the column: SQLite has no array parameters.
+fn push_id_list(sql: &mut QueryBuilder<Db>, ids: &[i64]) {
+    sql.push(" IN (");
+    let mut list = sql.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
+}
+
 /// After a bulk load: nothing. SQLite plans from the indexes alone (no statistics were ever
 /// gathered), which is what the measurements were made with.
 const AFTER_HISTORY: &[&str] = &[];

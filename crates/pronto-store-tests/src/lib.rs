@@ -37,6 +37,7 @@ pub async fn run_all<S: Store + HistoryLoader>(store: &S) {
     the_webhook_journal(store).await;
     availability(store).await;
     the_log_in_order_with_paging(store).await;
+    conversation_events_and_availability_before(store).await;
     snapshots(store).await;
     the_change_feed(store).await;
     tenant_isolation(store).await;
@@ -2515,6 +2516,502 @@ pub async fn the_log_in_order_with_paging<S: Store>(store: &S) {
     expect_not_found(
         "the log of no inbox",
         store.inbox_events(ws, InboxId(i64::MAX), 0, 10).await,
+    );
+}
+
+/// What a live badge reads to take back conversations it let go: the events of some
+/// conversations, and the inbox's availability before an instant, each through a sequence
+/// number. The expected answers are filtered from the events the writes returned, which are
+/// first checked to be the stored log.
+pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
+    let a = world(store, "take-back-a", ChannelKind::Playground).await;
+    let b = world(store, "take-back-b", ChannelKind::Playground).await;
+    let (ws, inbox) = (a.ws.id, a.inbox.id);
+    let sales = store
+        .create_inbox(ws, &new_inbox("Sales", ChannelKind::Playground, None), T0)
+        .await
+        .unwrap()
+        .id;
+    // Every event the writes returned, by inbox.
+    let mut written: BTreeMap<InboxId, Vec<InboxEvent>> = BTreeMap::new();
+    let mut record = |events: Vec<InboxEvent>| {
+        for e in events {
+            written.entry(e.inbox).or_default().push(e);
+        }
+    };
+
+    // Support, in workspace A: four conversations; customers, automation, agents (a reply
+    // accepted by the channel, an echo), status changes, availability changes; a message and
+    // an availability change stored late with earlier instants.
+    let (_, c1, events, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "k1", "tb-1", T0 + 10 * SECOND, Author::Customer),
+    )
+    .await;
+    record(events);
+    let (_, c2, events, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "k2", "tb-2", T0 + 15 * SECOND, Author::Customer),
+    )
+    .await;
+    record(events);
+    record(
+        ingest(
+            store,
+            ws,
+            &incoming(inbox, "k1", "tb-3", T0 + 20 * SECOND, Author::Automation),
+        )
+        .await
+        .2,
+    );
+    let (_, c3, events, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "k3", "tb-4", T0 + 25 * SECOND, Author::Customer),
+    )
+    .await;
+    record(events);
+    let away_for_an_hour = Availability::Away {
+        until: Some(T0 + HOUR),
+    };
+    record(vec![
+        store
+            .set_availability(
+                ws,
+                inbox,
+                away_for_an_hour,
+                Some(a.admin.id),
+                T0 + 30 * SECOND,
+            )
+            .await
+            .unwrap()
+            .0,
+    ]);
+    let (_, c4, events, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "k4", "tb-5", T0 + 35 * SECOND, Author::Customer),
+    )
+    .await;
+    record(events);
+    record(
+        ingest(
+            store,
+            ws,
+            &incoming(inbox, "k2", "tb-6", T0 + 40 * SECOND, Author::Agent),
+        )
+        .await
+        .2,
+    );
+    record(
+        store
+            .set_status(ws, c2.id, Status::Spam, Some(a.agent.id), T0 + 50 * SECOND)
+            .await
+            .unwrap()
+            .1,
+    );
+    record(answer(store, &a, c1.id, T0 + MINUTE, "tb-reply-1").await.1);
+    record(vec![
+        store
+            .set_availability(ws, inbox, Availability::Available, None, T0 + 90 * SECOND)
+            .await
+            .unwrap()
+            .0,
+    ]);
+    // Two changes at one instant: the sequence orders them.
+    record(vec![
+        store
+            .set_availability(
+                ws,
+                inbox,
+                Availability::Away { until: None },
+                None,
+                T0 + 90 * SECOND,
+            )
+            .await
+            .unwrap()
+            .0,
+    ]);
+    record(
+        store
+            .set_status(ws, c1.id, Status::Done, Some(a.agent.id), T0 + 2 * MINUTE)
+            .await
+            .unwrap()
+            .1,
+    );
+    record(
+        ingest(
+            store,
+            ws,
+            &incoming(inbox, "k1", "tb-7", T0 + 3 * MINUTE, Author::Customer),
+        )
+        .await
+        .2,
+    );
+    record(
+        store
+            .set_status(ws, c3.id, Status::Done, None, T0 + 4 * MINUTE)
+            .await
+            .unwrap()
+            .1,
+    );
+    record(
+        store
+            .set_status(ws, c3.id, Status::Open, Some(a.agent.id), T0 + 5 * MINUTE)
+            .await
+            .unwrap()
+            .1,
+    );
+    let (_, _, late, _) = ingest(
+        store,
+        ws,
+        &incoming(inbox, "k1", "tb-8", T0 + 5 * SECOND, Author::Customer),
+    )
+    .await;
+    let late_message = late
+        .iter()
+        .find(|e| matches!(e.fact, InboxFact::Message { .. }))
+        .expect("the late message's event")
+        .clone();
+    record(late);
+    let late_availability = store
+        .set_availability(ws, inbox, Availability::Available, None, T0 + 5 * SECOND)
+        .await
+        .unwrap()
+        .0;
+    record(vec![late_availability.clone()]);
+    // Sales, in the same workspace, and Support in workspace B: a customer of the same id,
+    // availability changes, before and between the instants above.
+    let (_, sales_conversation, events, _) = ingest(
+        store,
+        ws,
+        &incoming(sales, "k1", "tb-9", T0 + 12 * SECOND, Author::Customer),
+    )
+    .await;
+    record(events);
+    record(
+        store
+            .set_status(
+                ws,
+                sales_conversation.id,
+                Status::Done,
+                None,
+                T0 + 45 * SECOND,
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+    record(vec![
+        store
+            .set_availability(
+                ws,
+                sales,
+                Availability::Away { until: None },
+                None,
+                T0 + 20 * SECOND,
+            )
+            .await
+            .unwrap()
+            .0,
+    ]);
+    let (_, b_conversation, events, _) = ingest(
+        store,
+        b.ws.id,
+        &incoming(
+            b.inbox.id,
+            "k1",
+            "tb-10",
+            T0 + 11 * SECOND,
+            Author::Customer,
+        ),
+    )
+    .await;
+    record(events);
+    record(vec![
+        store
+            .set_availability(
+                b.ws.id,
+                b.inbox.id,
+                Availability::Away { until: None },
+                None,
+                T0 + 8 * SECOND,
+            )
+            .await
+            .unwrap()
+            .0,
+    ]);
+
+    // What the writes returned is what was stored.
+    for (w, i) in [(ws, inbox), (ws, sales), (b.ws.id, b.inbox.id)] {
+        let mut log = all_events(store, w, i).await;
+        log.sort_by_key(|e| e.seq);
+        let mut mine = written[&i].clone();
+        mine.sort_by_key(|e| e.seq);
+        assert_eq!(log, mine, "the writes' events are the stored log of {i:?}");
+    }
+    let support = written[&inbox].clone();
+    let last = support.iter().map(|e| e.seq).max().unwrap();
+    let conversation_of = |e: &InboxEvent| match e.fact {
+        InboxFact::Message { conversation, .. } | InboxFact::Status { conversation, .. } => {
+            Some(conversation)
+        }
+        InboxFact::Availability { .. } => None,
+    };
+    let expected = |asked: &[ConversationId], through: i64| {
+        let mut events: Vec<InboxEvent> = support
+            .iter()
+            .filter(|e| e.seq <= through && conversation_of(e).is_some_and(|c| asked.contains(&c)))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| (e.at, e.seq));
+        events
+    };
+
+    // The events of the conversations asked, through each sequence number.
+    let (c1, c2, c3, c4) = (c1.id, c2.id, c3.id, c4.id);
+    let foreign = [sales_conversation.id, b_conversation.id];
+    for asked in [
+        vec![c1],
+        vec![c2],
+        vec![c3, c1],
+        vec![c4, c2],
+        vec![c1, c2, c3, c4],
+        vec![c1, foreign[0], foreign[1], c1],
+    ] {
+        for through in 0..=last + 1 {
+            let got = store
+                .conversation_events(ws, inbox, &asked, through)
+                .await
+                .unwrap();
+            assert_eq!(
+                got,
+                expected(&asked, through),
+                "{asked:?} through {through}"
+            );
+        }
+    }
+    let everything = store
+        .conversation_events(ws, inbox, &[c1, c2, c3, c4], last)
+        .await
+        .unwrap();
+    assert_eq!(
+        everything.len(),
+        support
+            .iter()
+            .filter(|e| conversation_of(e).is_some())
+            .count(),
+        "every event of a conversation, no availability"
+    );
+    for author in [Author::Customer, Author::Agent, Author::Automation] {
+        assert!(
+            everything
+                .iter()
+                .any(|e| matches!(e.fact, InboxFact::Message { author: a, .. } if a == author)),
+            "a message by {author:?}"
+        );
+    }
+    assert!(
+        everything
+            .iter()
+            .any(|e| matches!(e.fact, InboxFact::Status { .. }))
+    );
+    let first = store
+        .conversation_events(ws, inbox, &[c1], last)
+        .await
+        .unwrap();
+    assert_eq!(
+        first[0], late_message,
+        "by instant: the late message comes first"
+    );
+    assert!(
+        first.windows(2).any(|p| p[0].seq > p[1].seq),
+        "instants, not sequence numbers, order them"
+    );
+    assert_eq!(
+        store
+            .conversation_events(ws, inbox, &[], last)
+            .await
+            .unwrap(),
+        vec![]
+    );
+
+    // Other inboxes' and workspaces' conversations yield nothing; other workspaces' inboxes
+    // are not found.
+    assert_eq!(
+        store
+            .conversation_events(ws, inbox, &foreign, i64::MAX)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .conversation_events(ws, sales, &[c1, c2, b_conversation.id], i64::MAX)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .conversation_events(
+                b.ws.id,
+                b.inbox.id,
+                &[c1, c2, sales_conversation.id],
+                i64::MAX
+            )
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .conversation_events(ws, sales, &[sales_conversation.id], i64::MAX)
+            .await
+            .unwrap(),
+        {
+            let mut events = written[&sales].clone();
+            events.sort_by_key(|e| (e.at, e.seq));
+            events.retain(|e| conversation_of(e).is_some());
+            events
+        },
+        "Sales' own conversation"
+    );
+    expect_not_found(
+        "another workspace's inbox",
+        store
+            .conversation_events(ws, b.inbox.id, &[b_conversation.id], i64::MAX)
+            .await,
+    );
+    expect_not_found(
+        "an inbox under another workspace",
+        store
+            .conversation_events(b.ws.id, inbox, &[c1], i64::MAX)
+            .await,
+    );
+
+    // More ids than one statement binds (SQLite), most of them of no conversation, some twice:
+    // the asked conversations' ids in the middle of the list, sorted or not.
+    let mut many: Vec<ConversationId> = vec![c1];
+    many.extend((1..=700).map(|i| ConversationId(-i)));
+    many.extend([c1, c2, c3, foreign[0], foreign[1]]);
+    many.extend((1..=793).map(|i| ConversationId((1 << 40) + i)));
+    many.push(c4);
+    assert_eq!(many.len(), 1_500);
+    for through in [last / 2, last] {
+        let got = store
+            .conversation_events(ws, inbox, &many, through)
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            expected(&[c1, c2, c3, c4], through),
+            "1,500 ids through {through}"
+        );
+    }
+    assert_eq!(
+        store
+            .conversation_events(ws, inbox, &[c1; 1_200], last)
+            .await
+            .unwrap(),
+        expected(&[c1], last),
+        "one id, many times: its events once"
+    );
+
+    // Availability before an instant (strictly), through a sequence number.
+    let availability_expected = |before: Millis, through: i64| {
+        let mut events: Vec<InboxEvent> = support
+            .iter()
+            .filter(|e| {
+                matches!(e.fact, InboxFact::Availability { .. })
+                    && e.at < before
+                    && e.seq <= through
+            })
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| (e.at, e.seq));
+        events
+    };
+    let mut instants: BTreeSet<Millis> = support
+        .iter()
+        .flat_map(|e| [e.at - 1, e.at, e.at + 1])
+        .collect();
+    instants.extend([T0, T0 + DAY]);
+    for &before in &instants {
+        for through in 0..=last + 1 {
+            let got = store
+                .availability_before(ws, inbox, before, through)
+                .await
+                .unwrap();
+            assert_eq!(
+                got,
+                availability_expected(before, through),
+                "before {before} through {through}"
+            );
+        }
+    }
+    let changes: Vec<&InboxEvent> = support
+        .iter()
+        .filter(|e| matches!(e.fact, InboxFact::Availability { .. }))
+        .collect();
+    assert_eq!(changes.len(), 4);
+    for change in changes {
+        let before = |at| async move {
+            store
+                .availability_before(ws, inbox, at, last)
+                .await
+                .unwrap()
+        };
+        assert!(
+            !before(change.at).await.contains(change),
+            "strictly before: {change:?}"
+        );
+        assert!(before(change.at + 1).await.contains(change), "{change:?}");
+        let through = |seq| async move {
+            store
+                .availability_before(ws, inbox, T0 + DAY, seq)
+                .await
+                .unwrap()
+        };
+        assert!(
+            !through(change.seq - 1).await.contains(change),
+            "{change:?}"
+        );
+        assert!(through(change.seq).await.contains(change), "{change:?}");
+    }
+    let all = store
+        .availability_before(ws, inbox, T0 + DAY, last)
+        .await
+        .unwrap();
+    assert_eq!(
+        all[0], late_availability,
+        "by instant: the late change comes first"
+    );
+    assert_eq!(
+        store
+            .availability_before(ws, sales, T0 + DAY, i64::MAX)
+            .await
+            .unwrap(),
+        written[&sales]
+            .iter()
+            .filter(|e| matches!(e.fact, InboxFact::Availability { .. }))
+            .cloned()
+            .collect::<Vec<_>>(),
+        "Sales' own"
+    );
+    expect_not_found(
+        "another workspace's inbox",
+        store
+            .availability_before(ws, b.inbox.id, T0 + DAY, i64::MAX)
+            .await,
+    );
+    expect_not_found(
+        "an inbox under another workspace",
+        store
+            .availability_before(b.ws.id, inbox, T0 + DAY, i64::MAX)
+            .await,
     );
 }
 
