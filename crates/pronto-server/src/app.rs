@@ -55,13 +55,14 @@ impl<S: Store> App<S> {
         key: SecretKey,
         rules: Rules,
     ) -> Self {
+        let late_horizon = settings.late_horizon.as_millis() as pronto_badge::Millis;
         Self {
             graph: crate::meta::graph::GraphClient::new(&settings.meta),
             store,
             clock,
             settings,
             key,
-            live: LiveBadges::new(rules),
+            live: LiveBadges::new(rules, late_horizon),
             bus: Bus::default(),
             metrics: Metrics::default(),
             limiter: LoginLimiter::default(),

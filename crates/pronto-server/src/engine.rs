@@ -3,7 +3,9 @@
 //! steps; a snapshot folds old history so that a restart reads little.
 
 use pronto_badge::tracker::{Tracker, TrackerError};
-use pronto_badge::{Event, Figures, Millis, Rules, Start};
+use pronto_badge::{
+    AvailabilityEvent, ConversationEvent, ConversationId, Event, Figures, Millis, Rules, Start,
+};
 
 pub type EngineError = TrackerError;
 
@@ -12,9 +14,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(rules: Rules) -> Self {
+    pub fn new(rules: Rules, late_horizon: Millis) -> Self {
         Self {
-            tracker: Tracker::new(rules),
+            tracker: Tracker::new(rules).with_late_horizon(late_horizon),
         }
     }
 
@@ -40,11 +42,38 @@ impl Engine {
         self.tracker.compact();
     }
 
+    /// Folds, then lets go of the conversations the figures can do without in memory; maps
+    /// each old dense id to its new one (see `Tracker::release_idle`).
+    pub fn release_idle(&mut self) -> Vec<Option<ConversationId>> {
+        self.tracker.release_idle()
+    }
+
+    /// Takes back a conversation let go, with its stored history, before its next event.
+    pub fn readmit(
+        &mut self,
+        id: ConversationId,
+        history: &[ConversationEvent],
+        availability: &[AvailabilityEvent],
+    ) -> Result<(), EngineError> {
+        self.tracker.readmit(id, history, availability)
+    }
+
+    /// Events before this instant are refused.
+    pub fn floor(&self) -> Millis {
+        self.tracker.floor()
+    }
+
     pub fn snapshot(&self) -> Option<Vec<u8>> {
         Some(self.tracker.snapshot())
     }
 
-    pub fn from_snapshot(bytes: &[u8], rules: Rules) -> Result<Self, EngineError> {
-        Tracker::from_snapshot(bytes, rules).map(|tracker| Self { tracker })
+    /// Restores a snapshot; `late_horizon` replaces the one it was taken with.
+    pub fn from_snapshot(
+        bytes: &[u8],
+        rules: Rules,
+        late_horizon: Millis,
+    ) -> Result<Self, EngineError> {
+        let tracker = Tracker::from_snapshot(bytes, rules)?.with_late_horizon(late_horizon);
+        Ok(Self { tracker })
     }
 }

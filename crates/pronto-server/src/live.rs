@@ -9,19 +9,29 @@
 //! wrote it (this process, the CLI, another node). Duplicates are dropped by sequence.
 //! When the engine refuses an event (a snapshot folded the history it would need), the inbox
 //! is rebuilt from its whole log.
+//!
+//! Memory follows the recent weeks, not the years: when a snapshot is saved (and every
+//! [`RELEASE_EVERY`] events while catching up), each inbox lets go of the conversations its
+//! figures can do without (`pronto_badge::tracker::Tracker::release_idle`), and a conversation
+//! let go is read back from the store at its next event. An unknown conversation is either new
+//! or let go: the store tells, with one indexed read per batch of events.
 
 use crate::engine::{Engine, EngineError};
 use pronto_badge::forecast::{Forecast, ForecastSettings, forecast};
 use pronto_badge::report::Report;
 use pronto_badge::{Event, Figures, Millis, Rules, Utc};
-use pronto_core::store::{InboxEvent, Store, StoreResult};
+use pronto_core::store::{InboxEvent, InboxFact, Store, StoreResult};
 use pronto_core::{ConversationId, InboxId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Events read from the store per page when rebuilding.
+/// Events read from the store per page when catching up.
 const PAGE: u32 = 5_000;
+
+/// While catching up on many events (a rebuild, a start after a long stop), conversations are
+/// let go every this many events, so that reading years of history takes the memory of weeks.
+pub const RELEASE_EVERY: u64 = 100_000;
 
 /// The figures of an inbox as the SSE `figures` event and the metrics show them: the
 /// contract's JSON without the forecast.
@@ -45,6 +55,10 @@ struct InboxBadge {
     waiting: BTreeMap<i64, InboxEvent>,
     /// The engine refused an event: rebuild from the store.
     broken: bool,
+    /// An event waits for a conversation that is new or was let go: the store must tell.
+    needs_store: bool,
+    /// Events pushed since conversations were last let go.
+    since_release: u64,
     /// `applied` when the last snapshot was saved.
     snapshot_seq: i64,
     /// The figures last published (their evaluation time aside).
@@ -52,53 +66,67 @@ struct InboxBadge {
 }
 
 impl InboxBadge {
-    fn new(workspace: WorkspaceId, rules: Rules) -> Self {
+    fn new(workspace: WorkspaceId, engine: Engine) -> Self {
         Self {
             workspace,
-            engine: Engine::new(rules),
+            engine,
             dense: HashMap::new(),
             names: Vec::new(),
             applied: 0,
             waiting: BTreeMap::new(),
             broken: false,
+            needs_store: false,
+            since_release: 0,
             snapshot_seq: 0,
             published: None,
         }
     }
 
-    fn dense_id(&mut self, conversation: ConversationId) -> pronto_badge::ConversationId {
-        let next = self.names.len() as u32;
-        let id = *self.dense.entry(conversation).or_insert(next);
-        if id == next {
-            self.names.push(conversation);
-        }
+    /// Whether the engine holds the event's conversation (availability has none).
+    fn knows(&self, event: &InboxEvent) -> bool {
+        conversation_of(event).is_none_or(|c| self.dense.contains_key(&c))
+    }
+
+    /// Gives a conversation the engine does not hold the next dense id.
+    fn admit(&mut self, conversation: ConversationId) -> pronto_badge::ConversationId {
+        let id = self.names.len() as u32;
+        self.dense.insert(conversation, id);
+        self.names.push(conversation);
         pronto_badge::ConversationId(id)
     }
 
-    fn engine_event(&mut self, event: &InboxEvent) -> Event {
-        event.to_badge_event(|conversation| self.dense_id(conversation))
+    /// The event as the engine takes it; its conversation must be held.
+    fn engine_event(&self, event: &InboxEvent) -> Event {
+        event.to_badge_event(|conversation| pronto_badge::ConversationId(self.dense[&conversation]))
     }
 
     /// Takes an event in; `gapless`: the caller knows no earlier event is missing (it read
-    /// them from the store in order).
+    /// them from the store in order). An event of a conversation the engine does not hold
+    /// waits for the store to tell whether it is new or was let go.
     fn offer(&mut self, event: InboxEvent, gapless: bool) {
         if event.seq <= self.applied || self.waiting.contains_key(&event.seq) {
             return;
         }
-        if event.seq == self.applied + 1 || gapless {
+        let known = self.knows(&event);
+        if (event.seq == self.applied + 1 || gapless) && known {
             self.push(&event);
             self.drain();
         } else {
+            self.needs_store |= !known;
             self.waiting.insert(event.seq, event);
         }
     }
 
     fn drain(&mut self) {
-        while let Some(entry) = self.waiting.first_entry() {
-            if *entry.key() != self.applied + 1 {
+        while let Some((&seq, event)) = self.waiting.first_key_value() {
+            if seq != self.applied + 1 {
                 break;
             }
-            let event = entry.remove();
+            if !self.knows(event) {
+                self.needs_store = true;
+                break;
+            }
+            let event = self.waiting.remove(&seq).expect("the first waiting event");
             self.push(&event);
         }
     }
@@ -110,6 +138,97 @@ impl InboxBadge {
             self.broken = true;
         }
         self.applied = self.applied.max(event.seq);
+        self.since_release += 1;
+    }
+
+    /// Lets go of the conversations the figures can do without in memory, and names the
+    /// others by their new dense ids.
+    fn release_idle(&mut self) {
+        let renumbered = self.engine.release_idle();
+        let held = renumbered.iter().flatten().count();
+        let mut names = vec![ConversationId(0); held];
+        let mut dense = HashMap::with_capacity(held);
+        // Ids past the engine's end had nothing pushed to them: they go too.
+        for (old, &name) in self.names.iter().enumerate() {
+            if let Some(new) = renumbered.get(old).copied().flatten() {
+                names[new.0 as usize] = name;
+                dense.insert(name, new.0);
+            }
+        }
+        self.names = names;
+        self.dense = dense;
+        self.since_release = 0;
+    }
+
+    /// Pushes a page of stored events (all with `seq` up to the page's greatest stored), taking
+    /// back first, from `returning`, the conversations the engine does not hold.
+    fn take_page(&mut self, mut page: Vec<InboxEvent>, returning: Option<Returning>) -> Progress {
+        if returning
+            .as_ref()
+            .is_some_and(|r| r.floor != self.engine.floor())
+        {
+            // Folded meanwhile: the availability read may not reach the new floor.
+            return Progress::Again;
+        }
+        let mut returning = returning.map(Returning::by_conversation);
+        page.sort_by_key(|e| e.seq);
+        for event in page {
+            if event.seq <= self.applied {
+                continue;
+            }
+            if let Some(conversation) = conversation_of(&event)
+                && !self.dense.contains_key(&conversation)
+            {
+                let Some(history) = returning
+                    .as_mut()
+                    .and_then(|r| r.history.remove(&conversation))
+                else {
+                    // Let go after the store was asked: ask again.
+                    return Progress::Again;
+                };
+                let availability = returning.as_ref().map_or(&[][..], |r| &r.availability);
+                if let Err(error) = self.readmit(conversation, &history, availability) {
+                    tracing::warn!(inbox = %event.inbox, %error, "the live badge will rebuild from the store");
+                    self.broken = true;
+                    return Progress::Broken;
+                }
+            }
+            // The stored event stands for any copy of it waiting.
+            self.waiting.remove(&event.seq);
+            self.offer(event, true);
+            if self.broken {
+                return Progress::Broken;
+            }
+        }
+        let applied = self.applied;
+        self.waiting.retain(|&seq, _| seq > applied);
+        self.needs_store = self.waiting.values().any(|e| !self.knows(e));
+        Progress::Done
+    }
+
+    /// Takes a conversation back (or in, when new) with its stored history.
+    fn readmit(
+        &mut self,
+        conversation: ConversationId,
+        history: &[InboxEvent],
+        availability: &[pronto_badge::AvailabilityEvent],
+    ) -> Result<(), EngineError> {
+        let id = self.admit(conversation);
+        let applied = self.applied;
+        let history: Vec<_> = history
+            .iter()
+            .filter(|e| e.seq <= applied)
+            .filter_map(|e| match e.to_badge_event(|_| id) {
+                Event::Conversation(e) => Some(e),
+                Event::Availability(_) => None,
+            })
+            .collect();
+        let availability: Vec<_> = availability
+            .iter()
+            .filter(|e| e.seq <= applied.max(0) as u64)
+            .copied()
+            .collect();
+        self.engine.readmit(id, &history, &availability)
     }
 
     /// The evaluation time: `now`, or the latest event if a channel's clock is ahead of ours.
@@ -124,6 +243,64 @@ impl InboxBadge {
     }
 }
 
+/// The conversation of a conversation event.
+fn conversation_of(event: &InboxEvent) -> Option<ConversationId> {
+    match &event.fact {
+        InboxFact::Message { conversation, .. } | InboxFact::Status { conversation, .. } => {
+            Some(*conversation)
+        }
+        InboxFact::Availability { .. } => None,
+    }
+}
+
+/// What the store told of the conversations of a page the engine did not hold: their events
+/// so far (none for a new one), and the inbox's availability before the engine's floor.
+struct Returning {
+    asked: Vec<ConversationId>,
+    history: Vec<InboxEvent>,
+    availability: Vec<InboxEvent>,
+    floor: Millis,
+}
+
+/// [`Returning`] with each conversation's history apart.
+struct ReturningHistories {
+    history: HashMap<ConversationId, Vec<InboxEvent>>,
+    availability: Vec<pronto_badge::AvailabilityEvent>,
+}
+
+impl Returning {
+    fn by_conversation(self) -> ReturningHistories {
+        let mut history: HashMap<_, Vec<_>> = self.asked.iter().map(|&c| (c, Vec::new())).collect();
+        for event in self.history {
+            if let Some(events) = conversation_of(&event).and_then(|c| history.get_mut(&c)) {
+                events.push(event);
+            }
+        }
+        let availability = self
+            .availability
+            .iter()
+            .filter_map(
+                |e| match e.to_badge_event(|_| pronto_badge::ConversationId(0)) {
+                    Event::Availability(a) => Some(a),
+                    Event::Conversation(_) => None,
+                },
+            )
+            .collect();
+        ReturningHistories {
+            history,
+            availability,
+        }
+    }
+}
+
+/// How far a page got.
+enum Progress {
+    Done,
+    /// Something changed while the store was read: read again.
+    Again,
+    Broken,
+}
+
 /// What a snapshot holds besides the engine's own bytes: the conversation names.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -135,15 +312,38 @@ struct Envelope {
 /// The live badges of every inbox of the installation.
 pub struct LiveBadges {
     rules: Rules,
+    late_horizon: Millis,
     inboxes: Mutex<HashMap<InboxId, Arc<Mutex<InboxBadge>>>>,
 }
 
 impl LiveBadges {
-    pub fn new(rules: Rules) -> Self {
+    /// `late_horizon`: how late an event may come and still be placed without a rebuild; also
+    /// how long a silent conversation stays in memory (see `Tracker::release_idle`).
+    pub fn new(rules: Rules, late_horizon: Millis) -> Self {
         Self {
             rules,
+            late_horizon,
             inboxes: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn new_badge(&self, workspace: WorkspaceId) -> InboxBadge {
+        InboxBadge::new(workspace, Engine::new(self.rules, self.late_horizon))
+    }
+
+    /// How many conversations the live badges hold in memory, over every inbox.
+    pub fn resident_conversations(&self) -> usize {
+        let entries: Vec<_> = self
+            .inboxes
+            .lock()
+            .expect("live badges")
+            .values()
+            .cloned()
+            .collect();
+        entries
+            .iter()
+            .map(|entry| entry.lock().expect("inbox badge").names.len())
+            .sum()
     }
 
     pub fn rules(&self) -> &Rules {
@@ -159,7 +359,7 @@ impl LiveBadges {
     }
 
     /// Feeds events just stored. Returns the inboxes that must be [`LiveBadges::sync`]ed
-    /// (not loaded yet, or broken).
+    /// (not loaded yet, broken, or with an event of a conversation the engine does not hold).
     pub fn apply(&self, events: &[InboxEvent]) -> Vec<InboxId> {
         let mut to_sync = Vec::new();
         for event in events {
@@ -167,7 +367,7 @@ impl LiveBadges {
                 Some(entry) => {
                     let mut badge = entry.lock().expect("inbox badge");
                     badge.offer(event.clone(), false);
-                    if badge.broken && !to_sync.contains(&event.inbox) {
+                    if (badge.broken || badge.needs_store) && !to_sync.contains(&event.inbox) {
                         to_sync.push(event.inbox);
                     }
                 }
@@ -189,25 +389,10 @@ impl LiveBadges {
         let Some(entry) = self.entry(inbox) else {
             return self.restore(store, workspace, inbox).await;
         };
-        let (applied, broken) = {
-            let badge = entry.lock().expect("inbox badge");
-            (badge.applied, badge.broken)
-        };
-        if broken {
+        if entry.lock().expect("inbox badge").broken {
             return self.rebuild(store, workspace, inbox).await;
         }
-        let events = events_after(store, workspace, inbox, applied).await?;
-        let broken = {
-            let mut badge = entry.lock().expect("inbox badge");
-            let mut events = events;
-            events.sort_by_key(|e| e.seq);
-            for event in events {
-                // Everything up to it is stored, so a gap before it is one for good.
-                badge.offer(event, true);
-            }
-            badge.broken
-        };
-        if broken {
+        if !read_log(store, workspace, inbox, &entry, Some(RELEASE_EVERY)).await? {
             return self.rebuild(store, workspace, inbox).await;
         }
         Ok(())
@@ -216,11 +401,12 @@ impl LiveBadges {
     /// Takes in events written in bulk (each inbox's in sequence order, continuing what was
     /// pushed before), without reading the store: the big-workspace generator feeds its
     /// history here as it writes it, then saves snapshots, so that a server starts from them
-    /// instead of replaying years. An inbox not loaded yet starts empty.
+    /// instead of replaying years. An inbox not loaded yet starts empty; a conversation the
+    /// engine does not hold is new (nothing is let go until the snapshots are saved).
     pub fn absorb(&self, workspace: WorkspaceId, events: &[InboxEvent]) {
         for event in events {
             let entry = self.entry(event.inbox).unwrap_or_else(|| {
-                let badge = Arc::new(Mutex::new(InboxBadge::new(workspace, self.rules)));
+                let badge = Arc::new(Mutex::new(self.new_badge(workspace)));
                 self.inboxes
                     .lock()
                     .expect("live badges")
@@ -228,10 +414,13 @@ impl LiveBadges {
                     .or_insert(badge)
                     .clone()
             });
-            entry
-                .lock()
-                .expect("inbox badge")
-                .offer(event.clone(), true);
+            let mut badge = entry.lock().expect("inbox badge");
+            if let Some(conversation) = conversation_of(event)
+                && !badge.dense.contains_key(&conversation)
+            {
+                badge.admit(conversation);
+            }
+            badge.offer(event.clone(), true);
         }
     }
 
@@ -261,13 +450,11 @@ impl LiveBadges {
         if let Some((seq, bytes)) = store.snapshot(workspace, inbox).await?
             && let Some(mut badge) = self.restored(workspace, seq, &bytes)
         {
-            let mut events = events_after(store, workspace, inbox, seq).await?;
-            events.sort_by_key(|e| e.seq);
-            for event in events {
-                badge.offer(event, true);
-            }
-            if !badge.broken {
-                self.install(inbox, badge);
+            // A snapshot from before conversations were let go holds them all.
+            badge.release_idle();
+            let entry = Mutex::new(badge);
+            if read_log(store, workspace, inbox, &entry, Some(RELEASE_EVERY)).await? {
+                self.install(inbox, entry.into_inner().expect("inbox badge"));
                 return Ok(());
             }
         }
@@ -280,39 +467,43 @@ impl LiveBadges {
             return None;
         }
         let engine_bytes = crate::crypto::base64_decode(&envelope.engine)?;
-        let engine = Engine::from_snapshot(&engine_bytes, self.rules).ok()?;
-        let mut badge = InboxBadge::new(workspace, self.rules);
-        badge.engine = engine;
-        for (index, name) in envelope.names.iter().enumerate() {
-            badge.dense.insert(ConversationId(*name), index as u32);
-            badge.names.push(ConversationId(*name));
+        let engine = Engine::from_snapshot(&engine_bytes, self.rules, self.late_horizon).ok()?;
+        let mut badge = InboxBadge::new(workspace, engine);
+        for name in envelope.names {
+            badge.admit(ConversationId(name));
         }
         badge.applied = seq;
         badge.snapshot_seq = seq;
         Some(badge)
     }
 
-    /// Rebuilds an inbox from its whole stored log, in the contract's order.
+    /// Rebuilds an inbox from its whole stored log, page by page, letting conversations go
+    /// as it reads so that years of history take the memory of weeks. Should an event come
+    /// later than the late horizon behind those read before it (a backfill of old messages),
+    /// the engine cannot place it once it has let go; the log is then read again with the
+    /// whole history held, which refuses nothing.
     pub async fn rebuild<S: Store>(
         &self,
         store: &S,
         workspace: WorkspaceId,
         inbox: InboxId,
     ) -> StoreResult<()> {
-        let mut badge = InboxBadge::new(workspace, self.rules);
-        let events = events_after(store, workspace, inbox, 0).await?;
-        // Page by page (each in the contract's order), each event keeping its sequence number
-        // as its line: the engine places an event that came out of order where it belongs.
-        let mut max_seq = 0;
-        for event in &events {
-            let engine_event = badge.engine_event(event);
-            if let Err(error) = badge.engine.push(engine_event) {
-                // A fresh engine holds the whole history and refuses nothing.
-                tracing::error!(%inbox, %error, "a fresh live badge refused an event");
+        let mut badge = None;
+        for release_every in [Some(RELEASE_EVERY), None] {
+            let entry = Mutex::new(self.new_badge(workspace));
+            if read_log(store, workspace, inbox, &entry, release_every).await? {
+                badge = Some(entry.into_inner().expect("inbox badge"));
+                break;
             }
-            max_seq = max_seq.max(event.seq);
+            tracing::info!(%inbox, "the live badge reads its log again, holding all of it");
         }
-        badge.applied = max_seq;
+        let Some(mut badge) = badge else {
+            // A fresh engine holding the whole history refuses nothing; should it all the
+            // same, the inbox shows no figures rather than wrong ones.
+            tracing::error!(%inbox, "a live badge holding its whole history refused an event");
+            return Ok(());
+        };
+        badge.release_idle();
         self.install(inbox, badge);
         Ok(())
     }
@@ -387,6 +578,18 @@ impl LiveBadges {
         Some(Report::new(&figures, &self.rules, forecast))
     }
 
+    /// The non-excluded starts of an inbox after `now` less the window, settled or pending,
+    /// in the contract's order: what the dashboard's daily series are drawn from. Exactly the
+    /// batch computation's over the whole log, without reading it.
+    pub fn recent_starts(&self, inbox: InboxId, now: Millis) -> Option<Vec<pronto_badge::Start>> {
+        let entry = self.entry(inbox)?;
+        let badge = entry.lock().expect("inbox badge");
+        let at = badge.evaluation_time(now);
+        let starts = badge.engine.recent_included(at).ok()?;
+        let after = at - self.rules.window();
+        Some(starts.into_iter().filter(|s| s.at() > after).collect())
+    }
+
     /// The figures of an inbox if they changed since last published (their evaluation time
     /// aside), marking them published.
     pub fn changed_figures(
@@ -426,11 +629,12 @@ impl LiveBadges {
         let mut saved = 0;
         for (inbox, entry) in entries {
             let snapshot = {
-                let badge = entry.lock().expect("inbox badge");
+                let mut badge = entry.lock().expect("inbox badge");
                 if badge.applied == badge.snapshot_seq || !badge.waiting.is_empty() || badge.broken
                 {
                     continue;
                 }
+                badge.release_idle();
                 let Some(bytes) = badge.engine.snapshot() else {
                     continue;
                 };
@@ -479,6 +683,75 @@ impl LiveBadges {
     }
 }
 
+/// Reads an inbox's stored log after the last event pushed, page by page, and pushes it,
+/// taking back from the store the conversations it holds events of that the engine does not
+/// hold; with `release_every`, lets conversations go every that many events. `false` when the
+/// engine refused an event (the inbox must be rebuilt).
+async fn read_log<S: Store>(
+    store: &S,
+    workspace: WorkspaceId,
+    inbox: InboxId,
+    entry: &Mutex<InboxBadge>,
+    release_every: Option<u64>,
+) -> StoreResult<bool> {
+    loop {
+        let (applied, floor) = {
+            let badge = entry.lock().expect("inbox badge");
+            (badge.applied, badge.engine.floor())
+        };
+        let page = store.inbox_events(workspace, inbox, applied, PAGE).await?;
+        let Some(through) = page.iter().map(|e| e.seq).max() else {
+            let mut badge = entry.lock().expect("inbox badge");
+            badge.needs_store = badge.waiting.values().any(|e| !badge.knows(e));
+            return Ok(!badge.broken);
+        };
+        let full = page.len() as u32 == PAGE;
+        let mut asked: Vec<ConversationId> = {
+            let badge = entry.lock().expect("inbox badge");
+            page.iter()
+                .filter(|e| e.seq > badge.applied && !badge.knows(e))
+                .filter_map(conversation_of)
+                .collect()
+        };
+        asked.sort_unstable();
+        asked.dedup();
+        let returning = match asked.is_empty() {
+            true => None,
+            false => {
+                let history = store
+                    .conversation_events(workspace, inbox, &asked, through)
+                    .await?;
+                let availability = match history.is_empty() {
+                    true => Vec::new(),
+                    false => {
+                        store
+                            .availability_before(workspace, inbox, floor, through)
+                            .await?
+                    }
+                };
+                Some(Returning {
+                    asked,
+                    history,
+                    availability,
+                    floor,
+                })
+            }
+        };
+        let mut badge = entry.lock().expect("inbox badge");
+        match badge.take_page(page, returning) {
+            Progress::Broken => return Ok(false),
+            Progress::Again => continue,
+            Progress::Done => {}
+        }
+        if release_every.is_some_and(|every| badge.since_release >= every) {
+            badge.release_idle();
+        }
+        if !full {
+            return Ok(true);
+        }
+    }
+}
+
 /// Every event of an inbox with `seq > after_seq`, page by page (see [`Store::inbox_events`]).
 pub async fn events_after<S: Store>(
     store: &S,
@@ -509,7 +782,6 @@ mod tests {
     use super::*;
     use pronto_badge::Author;
     use pronto_badge::time::MINUTE;
-    use pronto_core::store::InboxFact;
 
     fn message(seq: i64, at: Millis, conversation: i64, author: Author) -> InboxEvent {
         InboxEvent {
@@ -525,7 +797,11 @@ mod tests {
 
     #[test]
     fn events_are_pushed_in_sequence_order_once() {
-        let mut badge = InboxBadge::new(WorkspaceId(1), Rules::default());
+        let engine = Engine::new(
+            Rules::default(),
+            pronto_badge::tracker::DEFAULT_LATE_HORIZON,
+        );
+        let mut badge = InboxBadge::new(WorkspaceId(1), engine);
         let start = message(1, 0, 7, Author::Customer);
         let answer = message(2, 5 * MINUTE, 7, Author::Agent);
         // The answer overtakes its start: it waits.

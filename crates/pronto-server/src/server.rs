@@ -71,6 +71,12 @@ impl<S: Store> Server<S> {
         self
     }
 
+    /// Replaces the settings' late horizon (`PRONTO_LATE_HOURS`).
+    pub fn late_horizon(mut self, late_horizon: std::time::Duration) -> Self {
+        self.settings.late_horizon = late_horizon;
+        self
+    }
+
     /// Sets the sender of a channel kind (replacing the default one).
     pub fn sender(mut self, kind: ChannelKind, sender: Arc<dyn Sender>) -> Self {
         self.senders.insert(kind, sender);

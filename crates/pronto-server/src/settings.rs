@@ -40,6 +40,11 @@ pub struct Settings {
     /// `PRONTO_FIGURES_SECONDS`: how often the figures are re-evaluated as time passes (pending
     /// starts settle after the reply window without any new event).
     pub figures_interval: Duration,
+    /// `PRONTO_LATE_HOURS`: how late an event may arrive (behind the latest of its inbox) and
+    /// still be placed by the live badge without reading its log again; a conversation silent
+    /// for longer (and out of the figures' reach) is let go from memory and read back from the
+    /// store at its next message. Memory grows with this and the window, not with the years.
+    pub late_horizon: Duration,
     /// The installation's Meta app (Messenger and Instagram).
     pub meta: MetaSettings,
 }
@@ -122,6 +127,7 @@ impl fmt::Debug for Settings {
             .field("session_days", &self.session_days)
             .field("snapshot_interval", &self.snapshot_interval)
             .field("figures_interval", &self.figures_interval)
+            .field("late_horizon", &self.late_horizon)
             .field("meta", &self.meta)
             .finish()
     }
@@ -156,6 +162,7 @@ impl Default for Settings {
             session_days: 14,
             snapshot_interval: Duration::from_secs(300),
             figures_interval: Duration::from_secs(15),
+            late_horizon: Duration::from_secs(7 * 24 * 3600),
             meta: MetaSettings::default(),
         }
     }
@@ -193,6 +200,7 @@ struct FileSettings {
     session_days: Option<u64>,
     snapshot_seconds: Option<u64>,
     figures_seconds: Option<u64>,
+    late_hours: Option<u64>,
     meta_app_secret: Option<String>,
     meta_instagram_app_secret: Option<String>,
     meta_verify_token: Option<String>,
@@ -338,6 +346,9 @@ impl Settings {
         }
         if let Some(seconds) = number("figures_seconds", 1, 3_600)? {
             self.figures_interval = Duration::from_secs(seconds);
+        }
+        if let Some(hours) = number("late_hours", 1, 24 * 366)? {
+            self.late_horizon = Duration::from_secs(hours * 3600);
         }
         self.apply_meta(name, &get, &number)
     }
@@ -548,6 +559,7 @@ fn read_file(path: &Path) -> Result<FileValues, SettingsError> {
         "figures_seconds",
         file.figures_seconds.map(|v| v.to_string()),
     );
+    put("late_hours", file.late_hours.map(|v| v.to_string()));
     put("meta_app_secret", file.meta_app_secret);
     put("meta_instagram_app_secret", file.meta_instagram_app_secret);
     put("meta_verify_token", file.meta_verify_token);
@@ -577,6 +589,7 @@ fn env_name(key: &str) -> &'static str {
         "session_days" => "PRONTO_SESSION_DAYS",
         "snapshot_seconds" => "PRONTO_SNAPSHOT_SECONDS",
         "figures_seconds" => "PRONTO_FIGURES_SECONDS",
+        "late_hours" => "PRONTO_LATE_HOURS",
         "meta_app_secret" => "PRONTO_META_APP_SECRET",
         "meta_instagram_app_secret" => "PRONTO_META_INSTAGRAM_APP_SECRET",
         "meta_verify_token" => "PRONTO_META_VERIFY_TOKEN",

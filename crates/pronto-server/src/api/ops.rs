@@ -44,6 +44,12 @@ pub async fn metrics<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
         )],
         {
             let mut text = app.metrics.render(depth, &figures);
+            text.push_str("# HELP pronto_live_conversations Conversations the live badges hold in memory (the others were let go and are read back at their next message).\n");
+            text.push_str("# TYPE pronto_live_conversations gauge\n");
+            text.push_str(&format!(
+                "pronto_live_conversations {}\n",
+                app.live.resident_conversations()
+            ));
             if let Ok(journal) = app.store.journal_depth().await {
                 text.push_str("# HELP pronto_webhook_journal_depth Webhook deliveries stored and not yet taken in.\n");
                 text.push_str("# TYPE pronto_webhook_journal_depth gauge\n");

@@ -15,11 +15,11 @@ use axum::response::{IntoResponse, Response};
 use pronto_badge::forecast::{BadgeState, Forecast};
 use pronto_badge::report::Report;
 use pronto_badge::{Author, Basis, Figures, Millis, Rules, Start, Window};
-use pronto_core::store::{InboxFact, Store, badge_log};
+use pronto_core::store::{InboxFact, Store};
 use pronto_core::{ChannelKind, ConversationId, Inbox, InboxId, UserId, WorkspaceId};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 pub struct AvailabilityRow {
     pub inbox: i64,
@@ -440,8 +440,8 @@ async fn figuresheet<S: Store>(
         None,
     );
 
-    // Daily, 30 days: every start of the log, by the local day it began.
-    let daily = daily(app, ws, &inboxes, now, agent.tz, &rules).await?;
+    // Daily, over the badge's window (30 days): every start, by the local day it began.
+    let daily = daily(app, &inboxes, now, agent.tz, &rules);
     let max_s = rules.max_response_time as f64 / 1000.0;
     let daily_rate = charts::daily(
         &format!("{} · {}", tr.s("daily"), tr.s("daily_rate")),
@@ -534,48 +534,23 @@ async fn per_agent<S: Store>(
     Ok(counts)
 }
 
-/// Every start of an inbox's whole log (not excluded), evaluated at most once a minute: the
-/// daily series need the history, which the live badge folds away.
-async fn history<S: Store>(
+/// Each day's settled starts, answered ones and median response time, from the live badges.
+fn daily<S: Store>(
     app: &App<S>,
-    ws: WorkspaceId,
-    inbox: InboxId,
-    now: Millis,
-    rules: &Rules,
-) -> AppResult<Arc<Vec<Start>>> {
-    type Cache = Mutex<HashMap<InboxId, (Millis, Arc<Vec<Start>>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some((at, starts)) = cache.lock().expect("history cache").get(&inbox)
-        && (0..60_000).contains(&(now - at))
-    {
-        return Ok(starts.clone());
-    }
-    let events = crate::live::events_after(&app.store, ws, inbox, 0).await?;
-    let log = badge_log(&events);
-    let starts = Arc::new(pronto_badge::evaluate(&log, now, rules).included);
-    cache
-        .lock()
-        .expect("history cache")
-        .insert(inbox, (now, starts.clone()));
-    Ok(starts)
-}
-
-async fn daily<S: Store>(
-    app: &App<S>,
-    ws: WorkspaceId,
     inboxes: &[Inbox],
     now: Millis,
     tz: i32,
     rules: &Rules,
-) -> AppResult<Vec<(String, u64, u64, Option<f64>)>> {
+) -> Vec<(String, u64, u64, Option<f64>)> {
     const DAY: Millis = 86_400_000;
     let offset = i64::from(tz) * 60_000;
     let today = (now + offset).div_euclid(DAY);
-    let first = today - 29;
-    let mut days: Vec<(u64, u64, Vec<Millis>)> = vec![(0, 0, Vec::new()); 30];
+    // The live badges hold every start of their window, so the days drawn are the window's.
+    let span = i64::from(rules.window_days.clamp(1, 30));
+    let first = today - (span - 1);
+    let mut days: Vec<(u64, u64, Vec<Millis>)> = vec![(0, 0, Vec::new()); span as usize];
     for inbox in inboxes {
-        let starts = history(app, ws, inbox.id, now, rules).await?;
+        let starts = app.live.recent_starts(inbox.id, now).unwrap_or_default();
         for start in starts.iter() {
             let day = (start.at() + offset).div_euclid(DAY);
             if day < first || day > today {
@@ -593,8 +568,7 @@ async fn daily<S: Store>(
             }
         }
     }
-    Ok(days
-        .into_iter()
+    days.into_iter()
         .enumerate()
         .map(|(i, (starts, answered, mut times))| {
             let (_, m, d, _, _) = super::civil((first + i as i64) * DAY - offset, tz);
@@ -602,7 +576,7 @@ async fn daily<S: Store>(
             let median = (!times.is_empty()).then(|| times[times.len() / 2] as f64 / 1000.0);
             (format!("{d:02}.{m:02}"), starts, answered, median)
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Template)]

@@ -276,9 +276,133 @@ async fn the_export_is_the_contracts_json_lines<S: Backend>() {
     server.stop().await;
 }
 
+/// Two months of a shop whose customers mostly write once: with a short late horizon, saving
+/// snapshots lets go of the conversations out of the figures' reach, and memory holds a part
+/// of them. Old customers who write again, and old conversations moved to Spam or Done, are
+/// read back from the store; the figures equal the batch over the exported log throughout,
+/// across a restart, and after a message delivered later than the horizon (a rebuild).
+/// Saves the live badges' snapshots, which lets go of the conversations they can do without.
+async fn let_go<S: Backend>(server: &TestServer<S>) {
+    let app = server.app();
+    app.live.save_snapshots(&app.store).await.unwrap();
+}
+
+async fn conversations_let_go_come_back_from_the_store<S: Backend>() {
+    let server =
+        TestServer::<S>::start_with(|s| s.late_horizon(std::time::Duration::from_secs(3600))).await;
+    let admin = server.user("ann@example.com", true, "Acme").await;
+    let inbox = server.playground(&admin, "Shop").await;
+    let workspace = admin.workspace;
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    // (customer, conversation id) in the order they first wrote.
+    let mut customers: Vec<(String, i64)> = Vec::new();
+    let resident = |server: &TestServer<S>| server.app().live.resident_conversations();
+    let mut came_back = 0;
+    for day in 0..62 {
+        for _ in 0..4 {
+            server.clock.advance((1 + rng.below(150) as i64) * MINUTE);
+            let name = format!("d{day}-{}", rng.below(1_000_000));
+            let id = server
+                .customer_writes(workspace, inbox, &name, "Hello")
+                .await;
+            customers.push((name.clone(), id));
+            match rng.below(10) {
+                0 => {}
+                1 => {
+                    server.clock.advance(DAY + HOUR);
+                    server
+                        .incoming(workspace, inbox, &name, Author::Agent, "late")
+                        .await;
+                }
+                _ => {
+                    server.clock.advance((1 + rng.below(30) as i64) * MINUTE);
+                    server
+                        .incoming(workspace, inbox, &name, Author::Agent, "answer")
+                        .await;
+                }
+            }
+        }
+        // Now and then a customer from weeks ago, or an old conversation's status.
+        if day >= 40 && customers.len() > 100 {
+            let (name, id) = customers[rng.below(60) as usize].clone();
+            let before = resident(&server);
+            if day % 2 == 0 {
+                let status = ["spam", "done", "open"][rng.below(3) as usize];
+                let (code, body) = server
+                    .post(
+                        &format!("/api/v1/conversations/{id}/status"),
+                        &admin.token,
+                        json!({"status": status}),
+                    )
+                    .await;
+                assert_eq!(code, StatusCode::OK, "{body}");
+            } else {
+                server
+                    .customer_writes(workspace, inbox, &name, "Me again")
+                    .await;
+            }
+            compare(&server, &admin, inbox).await;
+            if resident(&server) > before {
+                came_back += 1;
+            }
+        }
+        if day % 3 == 0 {
+            let status = ["away", "available"][rng.below(2) as usize];
+            let (code, _) = server
+                .post(
+                    &format!("/api/v1/inboxes/{inbox}/availability"),
+                    &admin.token,
+                    json!({ "status": status }),
+                )
+                .await;
+            assert_eq!(code, StatusCode::OK);
+        }
+        if day % 5 == 4 {
+            let_go(&server).await;
+            compare(&server, &admin, inbox).await;
+        }
+    }
+    let_go(&server).await;
+    let held = resident(&server);
+    assert!(
+        held < customers.len() * 3 / 4,
+        "{held} of {} conversations held",
+        customers.len()
+    );
+    assert!(came_back >= 5, "{came_back} conversations came back");
+    let before = compare(&server, &admin, inbox).await;
+
+    let (place, clock, key) = server.stop_for_restart().await;
+    let server = TestServer::<S>::start_in(place, clock, key, |s| {
+        s.late_horizon(std::time::Duration::from_secs(3600))
+    })
+    .await;
+    assert_eq!(compare(&server, &admin, inbox).await, before);
+    assert!(
+        resident(&server) <= held + 1,
+        "a restart holds what was held"
+    );
+    // Old customers again after the restart, then a message later than the horizon.
+    for (name, _) in customers.iter().take(5) {
+        server.clock.advance(MINUTE);
+        server
+            .customer_writes(workspace, inbox, name, "Still there?")
+            .await;
+        compare(&server, &admin, inbox).await;
+    }
+    let late = server.clock_now() - 3 * HOUR;
+    let (name, _) = &customers[7];
+    server
+        .incoming_at(workspace, inbox, name, Author::Agent, "sorry", late)
+        .await;
+    compare(&server, &admin, inbox).await;
+    server.stop().await;
+}
+
 crate::on_both_stores!(
     live_figures_equal_the_batch_over_the_exported_log,
-    the_export_is_the_contracts_json_lines
+    the_export_is_the_contracts_json_lines,
+    conversations_let_go_come_back_from_the_store
 );
 
 /// The proof: on the demo data (3,000 conversations over 45 days, three inboxes: one
