@@ -59,6 +59,8 @@ struct InboxBadge {
     needs_store: bool,
     /// Events pushed since conversations were last let go.
     since_release: u64,
+    /// Some conversation may have been let go: until then, one the engine does not hold is new.
+    let_go_some: bool,
     /// `applied` when the last snapshot was saved.
     snapshot_seq: i64,
     /// The figures last published (their evaluation time aside).
@@ -77,14 +79,16 @@ impl InboxBadge {
             broken: false,
             needs_store: false,
             since_release: 0,
+            let_go_some: false,
             snapshot_seq: 0,
             published: None,
         }
     }
 
-    /// Whether the engine holds the event's conversation (availability has none).
+    /// Whether the engine holds the event's conversation (availability has none), or knows
+    /// it to be new.
     fn knows(&self, event: &InboxEvent) -> bool {
-        conversation_of(event).is_none_or(|c| self.dense.contains_key(&c))
+        conversation_of(event).is_none_or(|c| !self.let_go_some || self.dense.contains_key(&c))
     }
 
     /// Gives a conversation the engine does not hold the next dense id.
@@ -95,8 +99,13 @@ impl InboxBadge {
         pronto_badge::ConversationId(id)
     }
 
-    /// The event as the engine takes it; its conversation must be held.
-    fn engine_event(&self, event: &InboxEvent) -> Event {
+    /// The event as the engine takes it, a new conversation given the next dense id.
+    fn engine_event(&mut self, event: &InboxEvent) -> Event {
+        if let Some(conversation) = conversation_of(event)
+            && !self.dense.contains_key(&conversation)
+        {
+            self.admit(conversation);
+        }
         event.to_badge_event(|conversation| pronto_badge::ConversationId(self.dense[&conversation]))
     }
 
@@ -155,6 +164,7 @@ impl InboxBadge {
                 dense.insert(name, new.0);
             }
         }
+        self.let_go_some |= held < self.names.len();
         self.names = names;
         self.dense = dense;
         self.since_release = 0;
@@ -177,7 +187,7 @@ impl InboxBadge {
                 continue;
             }
             if let Some(conversation) = conversation_of(&event)
-                && !self.dense.contains_key(&conversation)
+                && !self.knows(&event)
             {
                 let Some(history) = returning
                     .as_mut()
@@ -415,11 +425,6 @@ impl LiveBadges {
                     .clone()
             });
             let mut badge = entry.lock().expect("inbox badge");
-            if let Some(conversation) = conversation_of(event)
-                && !badge.dense.contains_key(&conversation)
-            {
-                badge.admit(conversation);
-            }
             badge.offer(event.clone(), true);
         }
     }
@@ -472,6 +477,8 @@ impl LiveBadges {
         for name in envelope.names {
             badge.admit(ConversationId(name));
         }
+        // Conversations it let go are not named in it.
+        badge.let_go_some = true;
         badge.applied = seq;
         badge.snapshot_seq = seq;
         Some(badge)
@@ -824,5 +831,12 @@ mod tests {
         assert_eq!(badge.figures(21 * MINUTE).unwrap().pending, 1);
         // The evaluation time is never before the latest event.
         assert_eq!(badge.evaluation_time(0), 20 * MINUTE);
+        // Once conversations may have been let go, one the engine does not hold waits for the
+        // store to tell whether it is new or comes back.
+        badge.let_go_some = true;
+        badge.offer(message(6, 21 * MINUTE, 9, Author::Customer), false);
+        assert_eq!(badge.applied, 5);
+        assert!(badge.needs_store);
+        assert_eq!(badge.figures(22 * MINUTE).unwrap().pending, 1);
     }
 }
