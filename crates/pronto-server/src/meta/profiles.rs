@@ -15,6 +15,11 @@ use std::sync::Arc;
 pub fn name_contacts<S: Store>(app: &Arc<App<S>>, contacts: Vec<(WorkspaceId, ContactId)>) {
     let fresh: Vec<_> = {
         let mut tried = app.profile_lookups.lock().expect("profile lookups");
+        if tried.len() > 100_000 {
+            // Bounded memory; forgetting costs at most a second try for a contact still
+            // unnamed (one already named is skipped by its store row).
+            tried.clear();
+        }
         contacts
             .into_iter()
             .filter(|contact| tried.insert(*contact))
