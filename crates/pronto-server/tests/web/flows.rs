@@ -321,8 +321,14 @@ async fn an_agents_day_in_the_demo() {
     // A customer writes while the dashboard is open: the pooled "waiting now" moves, live.
     browser.css("html[data-live-ready]").await;
     browser.js("window.__stayed = true").await;
-    let pending_before = browser.text(".card.pooled").await;
     let first_inbox = server.store().inboxes(ws).await.unwrap()[0].id;
+    // The demo's inboxes are Away at night, when a new conversation would be left out.
+    server
+        .app()
+        .set_availability(ws, first_inbox, pronto_badge::Availability::Available, None)
+        .await
+        .unwrap();
+    let pending_before = browser.text(".card.pooled").await;
     server
         .app()
         .ingest(
