@@ -14,7 +14,7 @@ use pronto_channels::playground::{
     CustomerSettings, ReplyFeed, ReplyReceiver, reply_feed, run_customers,
 };
 use pronto_core::history::HistoryLoader;
-use pronto_core::store::{Store, StoreError};
+use pronto_core::store::{Store, StoreError, StoreResult};
 use pronto_core::{ChannelKind, InboxId, WorkspaceId};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -88,9 +88,11 @@ pub async fn prepare<S: Store>(
 }
 
 /// Seeds the big workspace ([`pronto_channels::demo::seed_big`]) on an empty database: its
-/// history is written in bulk and fed to the live badges as it goes, whose snapshots are then
-/// saved, so that this server and every later start read snapshots instead of replaying the
-/// years. `None` when the database holds something already.
+/// history is written in bulk, and as each day is written the live badges catch up with it
+/// from the store, letting conversations go as they read (so the loader, too, holds the
+/// recent weeks rather than every conversation); their snapshots are then saved, so that this
+/// server and every later start read snapshots instead of replaying the years. `None` when
+/// the database holds something already.
 pub async fn prepare_big<S: Store + HistoryLoader>(
     app: &App<S>,
     options: &BigOptions,
@@ -99,22 +101,46 @@ pub async fn prepare_big<S: Store + HistoryLoader>(
     if !database_is_empty(&app.store).await? {
         return prepare(app, |_, _| {}).await;
     }
-    let mut chunks = 0u64;
-    let seeded = pronto_channels::demo::seed_big(
+    let inboxes = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let (written, mut days) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let seeding = pronto_channels::demo::seed_big(
         &app.store,
         app.now(),
         options,
         |workspace, events| {
-            app.live.absorb(workspace, events);
-            chunks += 1;
-            // Memory stays at the recent weeks and a summary per conversation.
-            if chunks.is_multiple_of(30) {
-                app.live.compact();
-            }
+            let mut inboxes = inboxes.lock().expect("seeded inboxes");
+            inboxes.extend(events.iter().map(|e| (workspace, e.inbox)));
         },
-        progress,
-    )
-    .await?;
+        move |day, total| {
+            // A day is written: the live badges may read it.
+            let _ = written.send(());
+            progress(day, total);
+        },
+    );
+    let following = async {
+        while days.recv().await.is_some() {
+            // Days written meanwhile are read at once.
+            while days.try_recv().is_ok() {}
+            let seen: Vec<_> = inboxes
+                .lock()
+                .expect("seeded inboxes")
+                .iter()
+                .copied()
+                .collect();
+            for (workspace, inbox) in seen {
+                app.live.sync(&app.store, workspace, inbox).await?;
+            }
+        }
+        StoreResult::Ok(())
+    };
+    let (seeded, followed) = futures_util::future::join(seeding, following).await;
+    let seeded = seeded?;
+    followed?;
+    for inbox in &seeded.inboxes {
+        app.live
+            .sync(&app.store, seeded.workspace.id, inbox.id)
+            .await?;
+    }
     app.live.save_snapshots(&app.store).await?;
     app.store.fold_view_counts().await?;
     Ok(Some(Demo {

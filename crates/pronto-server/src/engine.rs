@@ -37,11 +37,6 @@ impl Engine {
         self.tracker.recent_included(evaluated_at)
     }
 
-    /// Folds history older than the late horizon; later pushes before it are refused.
-    pub fn compact(&mut self) {
-        self.tracker.compact();
-    }
-
     /// Folds, then lets go of the conversations the figures can do without in memory; maps
     /// each old dense id to its new one (see `Tracker::release_idle`).
     pub fn release_idle(&mut self) -> Vec<Option<ConversationId>> {

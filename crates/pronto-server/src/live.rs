@@ -408,43 +408,6 @@ impl LiveBadges {
         Ok(())
     }
 
-    /// Takes in events written in bulk (each inbox's in sequence order, continuing what was
-    /// pushed before), without reading the store: the big-workspace generator feeds its
-    /// history here as it writes it, then saves snapshots, so that a server starts from them
-    /// instead of replaying years. An inbox not loaded yet starts empty; a conversation the
-    /// engine does not hold is new (nothing is let go until the snapshots are saved).
-    pub fn absorb(&self, workspace: WorkspaceId, events: &[InboxEvent]) {
-        for event in events {
-            let entry = self.entry(event.inbox).unwrap_or_else(|| {
-                let badge = Arc::new(Mutex::new(self.new_badge(workspace)));
-                self.inboxes
-                    .lock()
-                    .expect("live badges")
-                    .entry(event.inbox)
-                    .or_insert(badge)
-                    .clone()
-            });
-            let mut badge = entry.lock().expect("inbox badge");
-            badge.offer(event.clone(), true);
-        }
-    }
-
-    /// Folds every inbox's history older than its late horizon (see
-    /// `pronto_badge::tracker::Tracker::compact`), so that memory holds the recent events and
-    /// a summary per conversation rather than every event ever pushed.
-    pub fn compact(&self) {
-        let entries: Vec<_> = self
-            .inboxes
-            .lock()
-            .expect("live badges")
-            .values()
-            .cloned()
-            .collect();
-        for entry in entries {
-            entry.lock().expect("inbox badge").engine.compact();
-        }
-    }
-
     /// Loads an inbox from its latest snapshot and the events after it, or from its whole log.
     pub async fn restore<S: Store>(
         &self,
