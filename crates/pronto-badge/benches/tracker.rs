@@ -1,5 +1,6 @@
 //! The tracker with a million starts in its window: one push in time order, one late push,
-//! one figures read. Run with `cargo bench -p pronto-badge --bench tracker`.
+//! one figures read; and a year of conversations let go and taken back. Run with
+//! `cargo bench -p pronto-badge --bench tracker`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -215,5 +216,81 @@ fn tracker(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tracker);
+/// A year of a shop whose 500,000 customers each wrote once and were answered: how much of it
+/// a tracker holds once it lets the idle ones go, what letting go costs, and what taking one
+/// back costs (its two events handed to `readmit`, then its new message pushed). Timed by
+/// hand: each conversation comes back once, so criterion's repetitions do not fit.
+fn letting_go(_: &mut Criterion) {
+    const CONVERSATIONS: u32 = 500_000;
+    const COMEBACKS: u32 = 100_000;
+    const YEAR: Millis = 365 * DAY;
+    let first_at = |c: u32| T0 + Millis::from(c) * YEAR / Millis::from(CONVERSATIONS);
+    let answer = |c: u32| MINUTE + (mix(u64::from(c)) >> 8) as Millis % (19 * MINUTE);
+    let history = |c: u32, id: ConversationId| {
+        let at = first_at(c);
+        [(at, Author::Customer), (at + answer(c), Author::Agent)].map(|(at, author)| {
+            ConversationEvent {
+                at,
+                seq: 2 * u64::from(c) + u64::from(author == Author::Agent),
+                conversation: id,
+                fact: Fact::Message(author),
+            }
+        })
+    };
+    let mut tracker = Tracker::new(Rules::default());
+    for c in 0..CONVERSATIONS {
+        for event in history(c, ConversationId(c)) {
+            tracker.push(Event::Conversation(event)).unwrap();
+        }
+    }
+    // The same year, never let go: what the figures must equal at the end.
+    let mut whole = tracker.clone();
+    let full = tracker.snapshot().len();
+    let started = Instant::now();
+    let renumbered = tracker.release_idle();
+    let took = started.elapsed();
+    let held = tracker.resident_conversations();
+    eprintln!(
+        "a year of {CONVERSATIONS} conversations: release_idle in {took:.1?} keeps {held} (the \
+         last weeks'); the snapshot goes from {full} to {} bytes",
+        tracker.snapshot().len()
+    );
+    let now = first_at(CONVERSATIONS) + DAY;
+    // The oldest ones let go come back one by one, with a new message a year on.
+    let gone = (0..CONVERSATIONS).filter(|&c| renumbered[c as usize].is_none());
+    let mut times = Vec::with_capacity(COMEBACKS as usize);
+    let mut seq = 2 * u64::from(CONVERSATIONS);
+    for (k, c) in gone.take(COMEBACKS as usize).enumerate() {
+        let id = ConversationId(held as u32 + k as u32);
+        seq += 1;
+        let comeback = message(now + k as Millis, seq, id.0, Author::Customer);
+        let started = Instant::now();
+        tracker.readmit(id, &history(c, id), &[]).unwrap();
+        tracker.push(black_box(comeback)).unwrap();
+        times.push(started.elapsed());
+        let Event::Conversation(comeback) = comeback else {
+            unreachable!("a message")
+        };
+        let comeback = ConversationEvent {
+            conversation: ConversationId(c),
+            ..comeback
+        };
+        whole.push(Event::Conversation(comeback)).unwrap();
+    }
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "  {COMEBACKS} comebacks (readmit + push): median {:?}, p90 {:?}, p99 {:?}, max {:?}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    );
+    let at = now + Millis::from(COMEBACKS);
+    let after = tracker.figures(at).unwrap();
+    assert_eq!(after, whole.figures(at).unwrap());
+    assert_eq!(after.pending, u64::from(COMEBACKS));
+}
+
+criterion_group!(benches, tracker, letting_go);
 criterion_main!(benches);
