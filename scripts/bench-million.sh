@@ -8,12 +8,13 @@
 #   scripts/bench-million.sh sqlite:///tmp/m1/pronto.db /tmp/m1
 #   scripts/bench-million.sh postgres://postgres@127.0.0.1:5432/pronto_big /tmp/p1
 #
-# Settings (environment): CONVERSATIONS (1000000), PORT (8700), SKIP_BUILD=1.
+# Settings (environment): CONVERSATIONS (1000000), DAYS (730), PORT (8700), SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=$1
 DIR=$2
 CONVERSATIONS=${CONVERSATIONS:-1000000}
+DAYS=${DAYS:-730}
 PORT=${PORT:-8700}
 BIN=target/release/pronto
 [ "${SKIP_BUILD:-}" = 1 ] || cargo build --release -p pronto -p pronto-loadtest
@@ -26,7 +27,7 @@ held() { curl -s "$URL/metrics" | awk '/^pronto_live_conversations/ {print $2}';
 
 # Seeding does nothing on a database that holds something already.
 /usr/bin/time -f "seeding: %e s, loader peak %M kB" \
-  $BIN demo --conversations "$CONVERSATIONS" --seed-only 2>&1 | grep -E "Seeded|seeding:" || true
+  $BIN demo --conversations "$CONVERSATIONS" --days "$DAYS" --seed-only 2>&1 | grep -E "Seeded|seeding:" || true
 TOKEN=$($BIN token add anna@demo.pronto --label "bench-$$" | grep -oE 'pronto_[A-Za-z0-9_-]+' | head -1)
 
 LOG=$(mktemp)
