@@ -61,6 +61,9 @@ struct InboxBadge {
     since_release: u64,
     /// Some conversation may have been let go: until then, one the engine does not hold is new.
     let_go_some: bool,
+    /// While the log is read from its start (a rebuild): every conversation it has shown so
+    /// far, so that one not among them is known to be new without asking the store.
+    seen: Option<Seen>,
     /// `applied` when the last snapshot was saved.
     snapshot_seq: i64,
     /// The figures last published (their evaluation time aside).
@@ -80,6 +83,7 @@ impl InboxBadge {
             needs_store: false,
             since_release: 0,
             let_go_some: false,
+            seen: None,
             snapshot_seq: 0,
             published: None,
         }
@@ -88,11 +92,18 @@ impl InboxBadge {
     /// Whether the engine holds the event's conversation (availability has none), or knows
     /// it to be new.
     fn knows(&self, event: &InboxEvent) -> bool {
-        conversation_of(event).is_none_or(|c| !self.let_go_some || self.dense.contains_key(&c))
+        conversation_of(event).is_none_or(|c| {
+            !self.let_go_some
+                || self.dense.contains_key(&c)
+                || self.seen.as_ref().is_some_and(|seen| seen.is_new(c))
+        })
     }
 
     /// Gives a conversation the engine does not hold the next dense id.
     fn admit(&mut self, conversation: ConversationId) -> pronto_badge::ConversationId {
+        if let Some(seen) = &mut self.seen {
+            seen.insert(conversation);
+        }
         let id = self.names.len() as u32;
         self.dense.insert(conversation, id);
         self.names.push(conversation);
@@ -250,6 +261,33 @@ impl InboxBadge {
 
     fn figures(&self, now: Millis) -> Result<Figures, EngineError> {
         self.engine.figures(self.evaluation_time(now))
+    }
+}
+
+/// Conversation ids, as bits: at most 16 MiB (ids below 2^27); a larger id is never taken for
+/// new, so the store is asked about it.
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+}
+
+impl Seen {
+    const LIMIT: i64 = 1 << 27;
+
+    fn insert(&mut self, conversation: ConversationId) {
+        if (0..Self::LIMIT).contains(&conversation.0) {
+            let (word, bit) = (conversation.0 as usize / 64, conversation.0 % 64);
+            if word >= self.bits.len() {
+                self.bits.resize(word + 1, 0);
+            }
+            self.bits[word] |= 1 << bit;
+        }
+    }
+
+    fn is_new(&self, conversation: ConversationId) -> bool {
+        let (word, bit) = (conversation.0 as usize / 64, conversation.0 % 64);
+        (0..Self::LIMIT).contains(&conversation.0)
+            && self.bits.get(word).is_none_or(|w| w & (1 << bit) == 0)
     }
 }
 
@@ -460,7 +498,9 @@ impl LiveBadges {
     ) -> StoreResult<()> {
         let mut badge = None;
         for release_every in [Some(RELEASE_EVERY), None] {
-            let entry = Mutex::new(self.new_badge(workspace));
+            let mut fresh = self.new_badge(workspace);
+            fresh.seen = Some(Seen::default());
+            let entry = Mutex::new(fresh);
             if read_log(store, workspace, inbox, &entry, release_every).await? {
                 badge = Some(entry.into_inner().expect("inbox badge"));
                 break;
@@ -474,6 +514,7 @@ impl LiveBadges {
             return Ok(());
         };
         badge.release_idle();
+        badge.seen = None;
         self.install(inbox, badge);
         Ok(())
     }
