@@ -266,7 +266,7 @@ impl Tracker {
     /// The state as compact bytes, history before the late horizon folded (see the module
     /// documentation).
     pub fn snapshot(&self) -> Vec<u8> {
-        encode(&self.rules, &self.fold(false).0)
+        encode(&self.rules, &self.fold(false).0, VERSION)
     }
 
     /// Restores a snapshot. `rules` must shape starts and windows as the snapshot's did
@@ -1361,10 +1361,11 @@ const MAGIC: &[u8; 4] = b"PRTK";
 /// Version 2 adds what the conversations let go of count for; version 1 is still read.
 const VERSION: u64 = 2;
 
-fn encode(rules: &Rules, folded: &Folded) -> Vec<u8> {
+/// Writes `version` (an older one only for the tests that read it back).
+fn encode(rules: &Rules, folded: &Folded, version: u64) -> Vec<u8> {
     let mut w = Writer::default();
     w.bytes.extend_from_slice(MAGIC);
-    w.uint(VERSION);
+    w.uint(version);
     w.int(rules.silence);
     w.int(rules.reply_window);
     w.uint(u64::from(rules.window_days));
@@ -1383,10 +1384,12 @@ fn encode(rules: &Rules, folded: &Folded) -> Vec<u8> {
         });
     }
     let let_go = folded.let_go;
-    w.uint(let_go.excluded.spam);
-    w.uint(let_go.excluded.done);
-    w.uint(let_go.excluded.away);
-    w.option(let_go.dropped, Writer::position);
+    if version >= 2 {
+        w.uint(let_go.excluded.spam);
+        w.uint(let_go.excluded.done);
+        w.uint(let_go.excluded.away);
+        w.option(let_go.dropped, Writer::position);
+    }
     w.uint(folded.conversations.len() as u64);
     for (summary, events) in &folded.conversations {
         w.option(summary.as_deref(), Writer::summary);
@@ -1761,5 +1764,61 @@ impl Reader<'_> {
             held,
             dropped,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{HOUR, MINUTE};
+
+    /// A snapshot saved before conversations were let go (version 1) is still read, the same.
+    #[test]
+    fn version_1_snapshots_are_read() {
+        let rules = Rules::default();
+        let mut tracker = Tracker::new(rules);
+        let mut seq = 0;
+        let mut push = |tracker: &mut Tracker, at: Millis, c: u32, fact: Fact| {
+            seq += 1;
+            let event = ConversationEvent {
+                at,
+                seq,
+                conversation: ConversationId(c),
+                fact,
+            };
+            tracker.push(Event::Conversation(event)).unwrap();
+        };
+        for day in 0..40 {
+            let at = day * DAY;
+            push(
+                &mut tracker,
+                at,
+                day as u32,
+                Fact::Message(Author::Customer),
+            );
+            if day % 4 != 0 {
+                push(
+                    &mut tracker,
+                    at + 5 * MINUTE,
+                    day as u32,
+                    Fact::Message(Author::Agent),
+                );
+            }
+            if day % 7 == 0 {
+                push(
+                    &mut tracker,
+                    at + HOUR,
+                    day as u32,
+                    Fact::Status(Status::Done),
+                );
+            }
+        }
+        let folded = tracker.fold(false).0;
+        let old = encode(&rules, &folded, 1);
+        assert_ne!(old, tracker.snapshot());
+        let restored = Tracker::from_snapshot(&old, rules).unwrap();
+        let at = 41 * DAY;
+        assert_eq!(restored.figures(at), tracker.figures(at));
+        assert_eq!(restored.snapshot(), tracker.snapshot());
     }
 }
