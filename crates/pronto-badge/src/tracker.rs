@@ -163,6 +163,11 @@ impl Tracker {
         self
     }
 
+    /// [`Tracker::with_late_horizon`] in place: the next fold keeps that much history.
+    pub fn set_late_horizon(&mut self, late_horizon: Millis) {
+        self.late_horizon = late_horizon.max(0);
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }

@@ -58,6 +58,15 @@ impl Engine {
         self.tracker.floor()
     }
 
+    pub fn late_horizon(&self) -> Millis {
+        self.tracker.late_horizon()
+    }
+
+    /// Sets how much history the next fold keeps in full.
+    pub fn set_late_horizon(&mut self, late_horizon: Millis) {
+        self.tracker.set_late_horizon(late_horizon);
+    }
+
     pub fn snapshot(&self) -> Option<Vec<u8>> {
         Some(self.tracker.snapshot())
     }

@@ -33,6 +33,15 @@ const PAGE: u32 = 5_000;
 /// let go every this many events, so that reading years of history takes the memory of weeks.
 pub const RELEASE_EVERY: u64 = 100_000;
 
+/// An inbox whose events came later than its late horizon (a backfill of the last 30 days,
+/// newest first; a channel's clock far ahead) gets a horizon twice as long as that lateness,
+/// so that its next late events are placed instead of each costing a rebuild; it goes back to
+/// the setting after this many snapshot saves without one.
+const QUIET_SAVES: u32 = 12;
+
+/// The widest horizon an inbox is given (beyond it, a late event costs a rebuild each time).
+const WIDEST_HORIZON: Millis = 2 * 365 * pronto_badge::time::DAY;
+
 /// The figures of an inbox as the SSE `figures` event and the metrics show them: the
 /// contract's JSON without the forecast.
 #[derive(Clone, Debug, Serialize)]
@@ -64,6 +73,12 @@ struct InboxBadge {
     /// While the log is read from its start (a rebuild): every conversation it has shown so
     /// far, so that one not among them is known to be new without asking the store.
     seen: Option<Seen>,
+    /// The engine's late horizon: the setting, or wider after late events (see [`QUIET_SAVES`]).
+    late_horizon: Millis,
+    /// The instant of the latest event refused for being later than the horizon.
+    refused_late: Option<Millis>,
+    /// Snapshot saves since the horizon was last widened.
+    quiet_saves: u32,
     /// `applied` when the last snapshot was saved.
     snapshot_seq: i64,
     /// The figures last published (their evaluation time aside).
@@ -73,6 +88,9 @@ struct InboxBadge {
 impl InboxBadge {
     fn new(workspace: WorkspaceId, engine: Engine) -> Self {
         Self {
+            late_horizon: engine.late_horizon(),
+            refused_late: None,
+            quiet_saves: 0,
             workspace,
             engine,
             dense: HashMap::new(),
@@ -155,6 +173,9 @@ impl InboxBadge {
         let engine_event = self.engine_event(event);
         if let Err(error) = self.engine.push(engine_event) {
             tracing::info!(inbox = %event.inbox, %error, "the live badge will rebuild from the store");
+            if let EngineError::TooLate { at, .. } = error {
+                self.refused_late = self.refused_late.min(Some(at)).or(Some(at));
+            }
             self.broken = true;
         }
         self.applied = self.applied.max(event.seq);
@@ -362,6 +383,8 @@ pub struct LiveBadges {
     rules: Rules,
     late_horizon: Millis,
     inboxes: Mutex<HashMap<InboxId, Arc<Mutex<InboxBadge>>>>,
+    /// How many times an inbox was read again from its whole log.
+    rebuilds: std::sync::atomic::AtomicU64,
 }
 
 impl LiveBadges {
@@ -372,11 +395,17 @@ impl LiveBadges {
             rules,
             late_horizon,
             inboxes: Mutex::new(HashMap::new()),
+            rebuilds: Default::default(),
         }
     }
 
-    fn new_badge(&self, workspace: WorkspaceId) -> InboxBadge {
-        InboxBadge::new(workspace, Engine::new(self.rules, self.late_horizon))
+    /// How many times an inbox was rebuilt from its whole log since the start.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn new_badge(&self, workspace: WorkspaceId, late_horizon: Millis) -> InboxBadge {
+        InboxBadge::new(workspace, Engine::new(self.rules, late_horizon))
     }
 
     /// How many conversations the live badges hold in memory, over every inbox.
@@ -496,9 +525,21 @@ impl LiveBadges {
         workspace: WorkspaceId,
         inbox: InboxId,
     ) -> StoreResult<()> {
+        self.rebuilds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Late events widen the horizon, so that the next ones (the rest of a backfill) fit.
+        let late_horizon = self.entry(inbox).map_or(self.late_horizon, |entry| {
+            let old = entry.lock().expect("inbox badge");
+            match (old.refused_late, old.engine.latest_at()) {
+                (Some(at), Some(latest)) => {
+                    old.late_horizon.max(2 * (latest - at)).min(WIDEST_HORIZON)
+                }
+                _ => old.late_horizon,
+            }
+        });
         let mut badge = None;
         for release_every in [Some(RELEASE_EVERY), None] {
-            let mut fresh = self.new_badge(workspace);
+            let mut fresh = self.new_badge(workspace, late_horizon);
             fresh.seen = Some(Seen::default());
             let entry = Mutex::new(fresh);
             if read_log(store, workspace, inbox, &entry, release_every).await? {
@@ -644,6 +685,13 @@ impl LiveBadges {
                 if badge.applied == badge.snapshot_seq || !badge.waiting.is_empty() || badge.broken
                 {
                     continue;
+                }
+                if badge.late_horizon > self.late_horizon {
+                    badge.quiet_saves += 1;
+                    if badge.quiet_saves >= QUIET_SAVES {
+                        badge.late_horizon = self.late_horizon;
+                        badge.engine.set_late_horizon(self.late_horizon);
+                    }
                 }
                 badge.release_idle();
                 let Some(bytes) = badge.engine.snapshot() else {

@@ -50,6 +50,12 @@ pub async fn metrics<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
                 "pronto_live_conversations {}\n",
                 app.live.resident_conversations()
             ));
+            text.push_str("# HELP pronto_live_rebuilds_total Inboxes read again from their whole log (a late event, a missing snapshot).\n");
+            text.push_str("# TYPE pronto_live_rebuilds_total counter\n");
+            text.push_str(&format!(
+                "pronto_live_rebuilds_total {}\n",
+                app.live.rebuilds()
+            ));
             if let Ok(journal) = app.store.journal_depth().await {
                 text.push_str("# HELP pronto_webhook_journal_depth Webhook deliveries stored and not yet taken in.\n");
                 text.push_str("# TYPE pronto_webhook_journal_depth gauge\n");

@@ -399,7 +399,52 @@ async fn conversations_let_go_come_back_from_the_store<S: Backend>() {
     server.stop().await;
 }
 
+/// A channel's backfill takes in the last 30 days newest first (Meta's Conversations API
+/// lists by last update), so most of it comes later than the late horizon behind what came
+/// before. The first late event costs a rebuild, which widens the inbox's horizon; the rest
+/// of the backfill is placed without reading the log again each time.
+async fn a_backfill_newest_first_costs_a_few_rebuilds<S: Backend>() {
+    let server = TestServer::<S>::start().await;
+    let admin = server.user("ann@example.com", true, "Acme").await;
+    let inbox = server.playground(&admin, "Shop").await;
+    let workspace = admin.workspace;
+    let now = server.clock_now();
+    let conversations = 300;
+    for k in 0..conversations {
+        let at = now - k * (30 * DAY / conversations) - HOUR;
+        let name = format!("backfilled-{k}");
+        server
+            .incoming_at(workspace, inbox, &name, Author::Customer, "Hello", at)
+            .await;
+        if k % 5 != 0 {
+            server
+                .incoming_at(
+                    workspace,
+                    inbox,
+                    &name,
+                    Author::Agent,
+                    "Hi",
+                    at + 4 * MINUTE,
+                )
+                .await;
+        }
+        // Snapshots are saved (and conversations let go) while it runs.
+        if k % 50 == 49 {
+            let_go(&server).await;
+        }
+    }
+    let rebuilds = server.app().live.rebuilds();
+    assert!(rebuilds <= 4, "{rebuilds} rebuilds for one backfill");
+    let report = compare(&server, &admin, inbox).await;
+    assert!(
+        report["window"]["starts"].as_u64().unwrap() > 200,
+        "{report}"
+    );
+    server.stop().await;
+}
+
 crate::on_both_stores!(
+    a_backfill_newest_first_costs_a_few_rebuilds,
     live_figures_equal_the_batch_over_the_exported_log,
     the_export_is_the_contracts_json_lines,
     conversations_let_go_come_back_from_the_store
