@@ -360,22 +360,12 @@ impl Tracker {
             .let_go
             .without(LetGo::share_of(&summary))
             .ok_or(TrackerError::Readmission("more than was let go"))?;
-        let (starts, machine) = derive(Some(&summary), &[], &self.rules, &self.availability);
-        let spam = machine.is_spam();
-        for start in &starts {
-            self.tally.enter(id, start, spam);
-        }
-        self.tally.count_folded(id, &summary, spam);
+        let conversation = self.settle(id, Some(summary), Vec::new());
         if index >= self.conversations.len() {
             self.conversations
                 .resize_with(index + 1, Conversation::default);
         }
-        self.conversations[index] = Conversation {
-            events: Vec::new(),
-            starts,
-            machine,
-            folded: Some(summary),
-        };
+        self.conversations[index] = conversation;
         Ok(())
     }
 
@@ -669,29 +659,36 @@ impl Tracker {
             scratch: Vec::new(),
         };
         for (index, (summary, events)) in folded.conversations.into_iter().enumerate() {
-            let id = ConversationId(index as u32);
-            let (starts, machine) = derive(
-                summary.as_deref(),
-                &events,
-                &tracker.rules,
-                &tracker.availability,
-            );
-            let spam = machine.is_spam();
-            for start in &starts {
-                tracker.tally.enter(id, start, spam);
-            }
-            if let Some(summary) = &summary {
-                tracker.tally.count_folded(id, summary, spam);
-            }
-            tracker.conversations.push(Conversation {
-                events,
-                starts,
-                machine,
-                folded: summary,
-            });
+            let conversation = tracker.settle(ConversationId(index as u32), summary, events);
+            tracker.conversations.push(conversation);
         }
         tracker.tally.included.move_window(tracker.rules.window());
         tracker
+    }
+
+    /// A conversation made of its folded summary and its events since, its starts derived and
+    /// counted in the tally under `id`.
+    fn settle(
+        &mut self,
+        id: ConversationId,
+        summary: Option<Box<Summary>>,
+        events: Vec<Kept>,
+    ) -> Conversation {
+        let (starts, machine) =
+            derive(summary.as_deref(), &events, &self.rules, &self.availability);
+        let spam = machine.is_spam();
+        for start in &starts {
+            self.tally.enter(id, start, spam);
+        }
+        if let Some(summary) = &summary {
+            self.tally.count_folded(id, summary, spam);
+        }
+        Conversation {
+            events,
+            starts,
+            machine,
+            folded: summary,
+        }
     }
 }
 
