@@ -73,8 +73,6 @@ struct InboxBadge {
     /// While the log is read from its start (a rebuild): every conversation it has shown so
     /// far, so that one not among them is known to be new without asking the store.
     seen: Option<Seen>,
-    /// The engine's late horizon: the setting, or wider after late events (see [`QUIET_SAVES`]).
-    late_horizon: Millis,
     /// The instant of the latest event refused for being later than the horizon.
     refused_late: Option<Millis>,
     /// Snapshot saves since the horizon was last widened.
@@ -88,7 +86,6 @@ struct InboxBadge {
 impl InboxBadge {
     fn new(workspace: WorkspaceId, engine: Engine) -> Self {
         Self {
-            late_horizon: engine.late_horizon(),
             refused_late: None,
             quiet_saves: 0,
             workspace,
@@ -174,7 +171,7 @@ impl InboxBadge {
         if let Err(error) = self.engine.push(engine_event) {
             tracing::info!(inbox = %event.inbox, %error, "the live badge will rebuild from the store");
             if let EngineError::TooLate { at, .. } = error {
-                self.refused_late = self.refused_late.min(Some(at)).or(Some(at));
+                self.refused_late = Some(self.refused_late.map_or(at, |earlier| earlier.min(at)));
             }
             self.broken = true;
         }
@@ -244,8 +241,13 @@ impl InboxBadge {
         }
         let applied = self.applied;
         self.waiting.retain(|&seq, _| seq > applied);
-        self.needs_store = self.waiting.values().any(|e| !self.knows(e));
+        self.recheck_waiting();
         Progress::Done
+    }
+
+    /// Whether an event waits for the store to tell of its conversation.
+    fn recheck_waiting(&mut self) {
+        self.needs_store = self.waiting.values().any(|e| !self.knows(e));
     }
 
     /// Takes a conversation back (or in, when new) with its stored history.
@@ -532,9 +534,10 @@ impl LiveBadges {
             let old = entry.lock().expect("inbox badge");
             match (old.refused_late, old.engine.latest_at()) {
                 (Some(at), Some(latest)) => {
-                    old.late_horizon.max(2 * (latest - at)).min(WIDEST_HORIZON)
+                    let horizon = old.engine.late_horizon();
+                    horizon.max(2 * (latest - at)).min(WIDEST_HORIZON)
                 }
-                _ => old.late_horizon,
+                _ => old.engine.late_horizon(),
             }
         });
         let mut badge = None;
@@ -686,10 +689,9 @@ impl LiveBadges {
                 {
                     continue;
                 }
-                if badge.late_horizon > self.late_horizon {
+                if badge.engine.late_horizon() > self.late_horizon {
                     badge.quiet_saves += 1;
                     if badge.quiet_saves >= QUIET_SAVES {
-                        badge.late_horizon = self.late_horizon;
                         badge.engine.set_late_horizon(self.late_horizon);
                     }
                 }
@@ -761,7 +763,7 @@ async fn read_log<S: Store>(
         let page = store.inbox_events(workspace, inbox, applied, PAGE).await?;
         let Some(through) = page.iter().map(|e| e.seq).max() else {
             let mut badge = entry.lock().expect("inbox badge");
-            badge.needs_store = badge.waiting.values().any(|e| !badge.knows(e));
+            badge.recheck_waiting();
             return Ok(!badge.broken);
         };
         let full = page.len() as u32 == PAGE;
@@ -807,26 +809,6 @@ async fn read_log<S: Store>(
         }
         if !full {
             return Ok(true);
-        }
-    }
-}
-
-/// Every event of an inbox with `seq > after_seq`, page by page (see [`Store::inbox_events`]).
-pub async fn events_after<S: Store>(
-    store: &S,
-    workspace: WorkspaceId,
-    inbox: InboxId,
-    after_seq: i64,
-) -> StoreResult<Vec<InboxEvent>> {
-    let mut events = Vec::new();
-    let mut after = after_seq;
-    loop {
-        let page = store.inbox_events(workspace, inbox, after, PAGE).await?;
-        let full = page.len() as u32 == PAGE;
-        after = page.iter().map(|e| e.seq).max().unwrap_or(after);
-        events.extend(page);
-        if !full {
-            return Ok(events);
         }
     }
 }
