@@ -1441,13 +1441,9 @@ macro_rules! sql_ops {
         }
 
         pub(crate) async fn finish_deliveries(conn: &mut Conn, ids: Vec<i64>) -> StoreResult<()> {
-            for chunk in ids.chunks(500) {
-                let mut query = QueryBuilder::<Db>::new("DELETE FROM webhook_journal WHERE id IN (");
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                query.push(")");
+            for chunk in ids.chunks(IDS_PER_STATEMENT) {
+                let mut query = QueryBuilder::<Db>::new("DELETE FROM webhook_journal WHERE id");
+                push_id_list(&mut query, chunk);
                 query.build().execute(&mut *conn).await.map_err(db)?;
             }
             Ok(())
