@@ -202,6 +202,38 @@ fn expect_conflict<T: std::fmt::Debug>(what: &str, result: StoreResult<T>) {
     }
 }
 
+/// The badge event of an availability change.
+async fn availability_event<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    inbox: InboxId,
+    availability: Availability,
+    by: Option<UserId>,
+    at: Millis,
+) -> InboxEvent {
+    let (event, _) = store
+        .set_availability(ws, inbox, availability, by, at)
+        .await
+        .unwrap();
+    event
+}
+
+/// The badge events of a status change.
+async fn status_events<S: Store>(
+    store: &S,
+    ws: WorkspaceId,
+    conversation: ConversationId,
+    status: Status,
+    by: Option<UserId>,
+    at: Millis,
+) -> Vec<InboxEvent> {
+    store
+        .set_status(ws, conversation, status, by, at)
+        .await
+        .unwrap()
+        .1
+}
+
 async fn all_events<S: Store>(store: &S, ws: WorkspaceId, inbox: InboxId) -> Vec<InboxEvent> {
     store
         .inbox_events(ws, inbox, 0, u32::MAX)
@@ -2577,17 +2609,15 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
         until: Some(T0 + HOUR),
     };
     record(vec![
-        store
-            .set_availability(
-                ws,
-                inbox,
-                away_for_an_hour,
-                Some(a.admin.id),
-                T0 + 30 * SECOND,
-            )
-            .await
-            .unwrap()
-            .0,
+        availability_event(
+            store,
+            ws,
+            inbox,
+            away_for_an_hour,
+            Some(a.admin.id),
+            T0 + 30 * SECOND,
+        )
+        .await,
     ]);
     let (_, c4, events, _) = ingest(
         store,
@@ -2606,40 +2636,50 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
         .2,
     );
     record(
-        store
-            .set_status(ws, c2.id, Status::Spam, Some(a.agent.id), T0 + 50 * SECOND)
-            .await
-            .unwrap()
-            .1,
+        status_events(
+            store,
+            ws,
+            c2.id,
+            Status::Spam,
+            Some(a.agent.id),
+            T0 + 50 * SECOND,
+        )
+        .await,
     );
     record(answer(store, &a, c1.id, T0 + MINUTE, "tb-reply-1").await.1);
     record(vec![
-        store
-            .set_availability(ws, inbox, Availability::Available, None, T0 + 90 * SECOND)
-            .await
-            .unwrap()
-            .0,
+        availability_event(
+            store,
+            ws,
+            inbox,
+            Availability::Available,
+            None,
+            T0 + 90 * SECOND,
+        )
+        .await,
     ]);
     // Two changes at one instant: the sequence orders them.
     record(vec![
-        store
-            .set_availability(
-                ws,
-                inbox,
-                Availability::Away { until: None },
-                None,
-                T0 + 90 * SECOND,
-            )
-            .await
-            .unwrap()
-            .0,
+        availability_event(
+            store,
+            ws,
+            inbox,
+            Availability::Away { until: None },
+            None,
+            T0 + 90 * SECOND,
+        )
+        .await,
     ]);
     record(
-        store
-            .set_status(ws, c1.id, Status::Done, Some(a.agent.id), T0 + 2 * MINUTE)
-            .await
-            .unwrap()
-            .1,
+        status_events(
+            store,
+            ws,
+            c1.id,
+            Status::Done,
+            Some(a.agent.id),
+            T0 + 2 * MINUTE,
+        )
+        .await,
     );
     record(
         ingest(
@@ -2650,19 +2690,17 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
         .await
         .2,
     );
+    record(status_events(store, ws, c3.id, Status::Done, None, T0 + 4 * MINUTE).await);
     record(
-        store
-            .set_status(ws, c3.id, Status::Done, None, T0 + 4 * MINUTE)
-            .await
-            .unwrap()
-            .1,
-    );
-    record(
-        store
-            .set_status(ws, c3.id, Status::Open, Some(a.agent.id), T0 + 5 * MINUTE)
-            .await
-            .unwrap()
-            .1,
+        status_events(
+            store,
+            ws,
+            c3.id,
+            Status::Open,
+            Some(a.agent.id),
+            T0 + 5 * MINUTE,
+        )
+        .await,
     );
     let (_, _, late, _) = ingest(
         store,
@@ -2676,11 +2714,15 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
         .expect("the late message's event")
         .clone();
     record(late);
-    let late_availability = store
-        .set_availability(ws, inbox, Availability::Available, None, T0 + 5 * SECOND)
-        .await
-        .unwrap()
-        .0;
+    let late_availability = availability_event(
+        store,
+        ws,
+        inbox,
+        Availability::Available,
+        None,
+        T0 + 5 * SECOND,
+    )
+    .await;
     record(vec![late_availability.clone()]);
     // Sales, in the same workspace, and Support in workspace B: a customer of the same id,
     // availability changes, before and between the instants above.
@@ -2692,30 +2734,26 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
     .await;
     record(events);
     record(
-        store
-            .set_status(
-                ws,
-                sales_conversation.id,
-                Status::Done,
-                None,
-                T0 + 45 * SECOND,
-            )
-            .await
-            .unwrap()
-            .1,
+        status_events(
+            store,
+            ws,
+            sales_conversation.id,
+            Status::Done,
+            None,
+            T0 + 45 * SECOND,
+        )
+        .await,
     );
     record(vec![
-        store
-            .set_availability(
-                ws,
-                sales,
-                Availability::Away { until: None },
-                None,
-                T0 + 20 * SECOND,
-            )
-            .await
-            .unwrap()
-            .0,
+        availability_event(
+            store,
+            ws,
+            sales,
+            Availability::Away { until: None },
+            None,
+            T0 + 20 * SECOND,
+        )
+        .await,
     ]);
     let (_, b_conversation, events, _) = ingest(
         store,
@@ -2731,17 +2769,15 @@ pub async fn conversation_events_and_availability_before<S: Store>(store: &S) {
     .await;
     record(events);
     record(vec![
-        store
-            .set_availability(
-                b.ws.id,
-                b.inbox.id,
-                Availability::Away { until: None },
-                None,
-                T0 + 8 * SECOND,
-            )
-            .await
-            .unwrap()
-            .0,
+        availability_event(
+            store,
+            b.ws.id,
+            b.inbox.id,
+            Availability::Away { until: None },
+            None,
+            T0 + 8 * SECOND,
+        )
+        .await,
     ]);
 
     // What the writes returned is what was stored.
