@@ -505,7 +505,12 @@ fn large_log(seed: u64, events: usize) -> Vec<Event> {
         };
         specs.push((at + delay, Spec { at, kind }));
     }
-    // Pushed in arrival order: a late event arrives after later ones.
+    in_arrival_order(specs)
+}
+
+/// Events as pushed, by arrival: a late event arrives after later ones, and its `seq` is
+/// its place in the arrivals.
+fn in_arrival_order(mut specs: Vec<(Millis, Spec)>) -> Vec<Event> {
     specs.sort_by_key(|&(arrival, _)| arrival);
     let specs = specs.into_iter().enumerate();
     specs
@@ -778,11 +783,7 @@ fn drifting_log(seed: u64, events: usize, conversations: u32) -> Vec<Event> {
         };
         specs.push((at + delay, Spec { at, kind }));
     }
-    specs.sort_by_key(|&(arrival, _)| arrival);
-    let specs = specs.into_iter().enumerate();
-    specs
-        .map(|(seq, (_, spec))| spec.event(seq as u64))
-        .collect()
+    in_arrival_order(specs)
 }
 
 /// Letting go as a long-running server does: memory holds the conversations of the last
